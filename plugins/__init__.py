@@ -1,0 +1,1 @@
+"""wrbench's bundled plugins, installed as `wrbench_plugins` and registered through entry points."""

@@ -1,0 +1,116 @@
+"""Leaderboard: aggregate stored results over repetitions and rank by the suite's primary metric.
+
+Reads only the output folder (results.jsonl, suite.json, meta.json), so a
+leaderboard can be re-rendered without the plugins that produced it.
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .results import ResultStore
+
+STATUS_ORDER = ["ok", "skipped", "invalid", "error", "timeout"]
+HARNESS_METRICS = ["sample_seconds_per_network", "expert_seconds_per_network", "speedup", "fit_seconds"]
+
+
+@dataclass
+class Leaderboard:
+    """One table per test split; rows are policies with `<metric>` means and `<metric>_std`."""
+
+    title: str
+    rank_by: str
+    lower_is_better: frozenset[str]
+    tables: dict[str, pd.DataFrame]
+    metrics: list[str]
+    meta: dict[str, Any]
+
+    def json_rows(self) -> list[dict[str, Any]]:
+        rows = []
+        for split, table in self.tables.items():
+            for record in table.to_dict(orient="records"):
+                rows.append({"split": split, **{k: _clean(v) for k, v in record.items()}})
+        return rows
+
+
+def load(outdir: str | Path) -> Leaderboard:
+    outdir = Path(outdir)
+    meta = json.loads((outdir / "meta.json").read_text()) if (outdir / "meta.json").exists() else {}
+    suite = json.loads((outdir / "suite.json").read_text()) if (outdir / "suite.json").exists() else {}
+    records = ResultStore(outdir).records()
+    if not records:
+        raise FileNotFoundError(f"no results in {outdir} (expected {outdir / 'results.jsonl'})")
+    order = {"expert": -1, **{s["label"]: i for i, s in enumerate(suite.get("solvers", []))}}
+    records.sort(key=lambda r: (order.get(r["label"], 1e9), r["rep"]))
+    splits = [s["name"] for s in suite.get("splits", []) if s.get("role") == "test"] or ["test"]
+    rank_by = meta.get("rank_by") or suite.get("rank_by", "")
+    lower = frozenset(meta.get("lower_is_better", []))
+    long = _long_rows(records, splits)
+    metrics = _metric_order([m for r in records for s in r.get("splits", {}).values() for m in s["metrics"]], rank_by)
+    tables = {split: _aggregate(long[long["split"] == split], metrics, rank_by, lower) for split in splits}
+    return Leaderboard(suite.get("name", outdir.name), rank_by, lower, tables, metrics, meta)
+
+
+def _long_rows(records: list[dict[str, Any]], splits: list[str]) -> pd.DataFrame:
+    """One row per (record, split); a record without metrics (failed, skipped) appears in every split."""
+    rows = []
+    for r in records:
+        base = {
+            "label": r.get("display", r["label"]),
+            "key": r["label"],
+            "solver": r.get("component", r["label"]),
+            "kind": r.get("kind"),
+            "rep": r["rep"],
+            "status": r.get("status", "error"),
+            "message": r.get("message", ""),
+            "fit_seconds": r.get("fit_seconds"),
+        }
+        for split in splits:
+            metrics = r.get("splits", {}).get(split, {}).get("metrics", {})
+            rows.append({**base, "split": split, **metrics})
+    return pd.DataFrame(rows)
+
+
+def _metric_order(seen: list[str], rank_by: str) -> list[str]:
+    ordered = list(dict.fromkeys(m for m in seen if not m.endswith("_std") and m not in HARNESS_METRICS))
+    if rank_by in ordered:
+        ordered.remove(rank_by)
+        ordered.insert(0, rank_by)
+    return ordered + [m for m in HARNESS_METRICS if m in seen or m == "fit_seconds"]
+
+
+def _aggregate(df: pd.DataFrame, metrics: list[str], rank_by: str, lower: frozenset[str]) -> pd.DataFrame:
+    out = []
+    for key, group in df.groupby("key", sort=False):
+        row: dict[str, Any] = {"key": key, "label": group["label"].iloc[0], "solver": group["solver"].iloc[0], "kind": group["kind"].iloc[0]}
+        statuses = list(group["status"])
+        worst = max(statuses, key=lambda s: STATUS_ORDER.index(s) if s in STATUS_ORDER else len(STATUS_ORDER))
+        row["status"] = worst if statuses.count(worst) == len(statuses) else f"{worst} ({statuses.count(worst)}/{len(statuses)})"
+        failed = group[group["status"] != "ok"]
+        row["message"] = failed["message"].iloc[0] if len(failed) else ""
+        row["repetitions"] = int((group["status"] == "ok").sum())
+        ok = group[group["status"] == "ok"]
+        for metric in metrics:
+            values = pd.to_numeric(ok[metric], errors="coerce").dropna() if metric in ok else pd.Series(dtype=float)
+            row[metric] = float(values.mean()) if len(values) else math.nan
+            row[f"{metric}_std"] = float(values.std(ddof=0)) if len(values) else math.nan
+        out.append(row)
+    table = pd.DataFrame(out)
+    if table.empty or rank_by not in table:
+        return table
+    ascending = rank_by in lower
+    table["_failed"] = table[rank_by].isna()
+    table = table.sort_values(["_failed", rank_by], ascending=[True, ascending], kind="stable").drop(columns="_failed")
+    table.insert(0, "rank", range(1, len(table) + 1))
+    return table.reset_index(drop=True)
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
+        return None
+    return value

@@ -1,0 +1,219 @@
+"""Plugin loading: entry points in group `wrbench` plus modules named with `-p`.
+
+A plugin that fails (import error, bad hook, incompatible API version, a
+component that clashes with another plugin's) is kept out and reported; the
+others still load. `strict=True` turns the first failure into an exception.
+"""
+from __future__ import annotations
+
+import difflib
+import importlib
+import importlib.metadata as md
+import os
+import sys
+import traceback
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Sequence
+
+import pluggy
+
+from . import hookspecs
+from .api import Component, Expert, ExpertSolver, Problem, Solver
+
+ENTRY_POINT_GROUP = "wrbench"
+KIND_BASES: dict[str, type] = {"problem": Problem, "expert": Expert, "solver": Solver}
+HOOK_KINDS = {"register_problems": "problem", "register_experts": "expert", "register_solvers": "solver"}
+
+
+class PluginError(Exception):
+    """A plugin could not be loaded (raised only in strict mode)."""
+
+
+class UnknownComponent(LookupError):
+    """A suite or command named a component no loaded plugin registers."""
+
+    def __init__(self, kind: str, name: str, known: Iterable[str]):
+        known = sorted(known)
+        close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
+        hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else f" (known: {', '.join(known) or 'none'})"
+        super().__init__(f"unknown {kind} '{name}'{hint}")
+        self.kind, self.name, self.suggestions = kind, name, close
+
+
+@dataclass
+class PluginRecord:
+    """What `wrbench plugins` shows about one plugin."""
+
+    name: str
+    module: str
+    source: str
+    distribution: str | None = None
+    version: str | None = None
+    api_version: str | None = None
+    status: str = "loaded"
+    error: str | None = None
+    components: list[dict[str, str]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class Registry:
+    """Loaded components by kind and name, plus a record of every plugin tried."""
+
+    components: dict[str, dict[str, type]] = field(default_factory=lambda: {k: {} for k in KIND_BASES})
+    owners: dict[tuple[str, str], str] = field(default_factory=dict)
+    records: list[PluginRecord] = field(default_factory=list)
+    modules: tuple[str, ...] = ()
+
+    def names(self, kind: str) -> list[str]:
+        return sorted(self.components[kind])
+
+    def get(self, kind: str, name: str) -> type:
+        try:
+            return self.components[kind][name]
+        except KeyError:
+            raise UnknownComponent(kind, name, self.components[kind]) from None
+
+    def has(self, kind: str, name: str) -> bool:
+        return name in self.components[kind]
+
+    def solver_class(self, name: str) -> type | None:
+        """The solver registered as `name`, or None if `name` is only an expert."""
+        return self.components["solver"].get(name)
+
+    def make_solver(self, name: str, params: dict[str, Any] | None) -> Solver:
+        """A solver instance; an expert's name gives the expert wrapped as a solver."""
+        if name in self.components["solver"]:
+            return self.components["solver"][name](params)
+        if name in self.components["expert"]:
+            return ExpertSolver(self.components["expert"][name](params))
+        raise UnknownComponent("solver", name, [*self.components["solver"], *self.components["expert"]])
+
+    def failures(self) -> list[PluginRecord]:
+        return [r for r in self.records if r.status != "loaded"]
+
+
+def _api_compatible(declared: str) -> bool:
+    want_major, want_minor = (int(p) for p in hookspecs.API_VERSION.split(".")[:2])
+    major, minor = (int(p) for p in str(declared).split(".")[:2])
+    return major == want_major and minor <= want_minor
+
+
+def _candidates(modules: Sequence[str], use_entry_points: bool) -> list[tuple[PluginRecord, Any]]:
+    """(record, loader) pairs: entry points sorted by name, then the -p modules in order."""
+    found: list[tuple[PluginRecord, Any]] = []
+    if use_entry_points:
+        eps = sorted(md.entry_points(group=ENTRY_POINT_GROUP), key=lambda ep: ep.name)
+        for ep in eps:
+            dist = getattr(ep, "dist", None)
+            record = PluginRecord(
+                name=ep.name,
+                module=ep.value,
+                source="entry point",
+                distribution=dist.metadata["Name"] if dist else None,
+                version=dist.version if dist else None,
+            )
+            found.append((record, ep.load))
+    for module in modules:
+        record = PluginRecord(name=module, module=module, source="--plugin")
+        found.append((record, lambda m=module: _import_from_cwd(m)))
+    return found
+
+
+def _import_from_cwd(module: str) -> Any:
+    """Import a module named with -p, also from the current directory (as `python -m` would)."""
+    cwd = os.getcwd()
+    if cwd not in sys.path:
+        sys.path.append(cwd)
+    return importlib.import_module(module)
+
+
+def load_plugins(modules: Sequence[str] = (), *, strict: bool = False, entry_points: bool = True) -> Registry:
+    """Load every plugin, isolating failures; see the module docstring."""
+    registry = Registry(modules=tuple(modules))
+    manager = pluggy.PluginManager(hookspecs.PROJECT)
+    manager.add_hookspecs(hookspecs)
+    for record, loader in _candidates(modules, entry_points):
+        try:
+            plugin = loader()
+            _register(manager, registry, record, plugin)
+        except Exception as exc:  # noqa: BLE001 - any plugin failure is isolated and reported
+            record.status = "failed"
+            record.error = _one_line(exc)
+            record.components = []
+            if strict:
+                raise PluginError(f"plugin '{record.name}' failed: {record.error}") from exc
+        registry.records.append(record)
+    return registry
+
+
+def _one_line(exc: BaseException) -> str:
+    text = "".join(traceback.format_exception_only(type(exc), exc)).strip().splitlines()
+    return text[-1] if text else type(exc).__name__
+
+
+def _register(manager: pluggy.PluginManager, registry: Registry, record: PluginRecord, plugin: Any) -> None:
+    declared = getattr(plugin, "WRBENCH_API_VERSION", None)
+    record.api_version = declared
+    if declared is None:
+        raise PluginError(f"does not declare WRBENCH_API_VERSION (this wrbench provides {hookspecs.API_VERSION})")
+    if not _api_compatible(declared):
+        raise PluginError(f"targets plugin API {declared}, this wrbench provides {hookspecs.API_VERSION}")
+    _check_hook_names(manager, plugin)
+    if manager.is_registered(plugin):
+        raise PluginError("is already loaded under another name")
+    manager.register(plugin, name=record.name)
+    try:
+        staged = _collect(manager, plugin)
+        _commit(registry, record, staged)
+    except Exception:
+        manager.unregister(plugin)
+        raise
+
+
+def _check_hook_names(manager: pluggy.PluginManager, plugin: Any) -> None:
+    for attr in dir(plugin):
+        if manager.parse_hookimpl_opts(plugin, attr) is not None and attr not in HOOK_KINDS:
+            raise PluginError(f"implements unknown hook '{attr}' (known: {', '.join(HOOK_KINDS)})")
+
+
+def _collect(manager: pluggy.PluginManager, plugin: Any) -> list[tuple[str, type]]:
+    staged: list[tuple[str, type]] = []
+    for hook_name, kind in HOOK_KINDS.items():
+        for impl in getattr(manager.hook, hook_name).get_hookimpls():
+            if impl.plugin is plugin:
+                impl.function(register=lambda cls, kind=kind: staged.append((kind, cls)))
+    return staged
+
+
+def _commit(registry: Registry, record: PluginRecord, staged: list[tuple[str, type]]) -> None:
+    seen: set[tuple[str, str]] = set()
+    for kind, cls in staged:
+        base = KIND_BASES[kind]
+        if not (isinstance(cls, type) and issubclass(cls, base)):
+            raise PluginError(f"registered {cls!r} as a {kind}, but it is not a wrbench.api.{base.__name__} subclass")
+        if not getattr(cls, "name", ""):
+            raise PluginError(f"{kind} class {cls.__name__} has no `name`")
+        key = (kind, cls.name)
+        if key in registry.owners or key in seen:
+            other = registry.owners.get(key, record.name)
+            raise PluginError(f"{kind} '{cls.name}' is registered by both '{other}' and '{record.name}'")
+        seen.add(key)
+    for kind, cls in staged:
+        registry.components[kind][cls.name] = cls
+        registry.owners[(kind, cls.name)] = record.name
+        record.components.append({"kind": kind, "name": cls.name, "version": cls.version})
+
+
+def describe_component(cls: type[Component]) -> dict[str, Any]:
+    """Name, summary, parameters and capabilities of a component class (for `wrbench plugins --json`)."""
+    return {
+        "name": cls.name,
+        "kind": cls.kind,
+        "version": cls.version,
+        "summary": cls.summary(),
+        "parameters": {p.name: p.describe() for p in cls.parameters},
+        "capabilities": cls.capabilities(),
+    }

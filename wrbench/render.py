@@ -1,0 +1,146 @@
+"""Render a Leaderboard: terminal, Markdown, self-contained sortable HTML, CSV and JSON."""
+from __future__ import annotations
+
+import html
+import json
+import math
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from rich.console import Console
+from rich.table import Table
+
+from .leaderboard import HARNESS_METRICS, Leaderboard
+from .plots import write_plots
+from .results import write_json
+
+FORMATS = ("md", "html", "csv", "json")
+TERMINAL_METRICS = 6
+TERMINAL_LATENCY = ("sample_seconds_per_network", "speedup")
+
+
+def fmt(mean: Any, std: Any = None) -> str:
+    if mean is None or (isinstance(mean, float) and math.isnan(mean)):
+        return "-"
+    text = f"{mean:.4g}"
+    if std is not None and not (isinstance(std, float) and math.isnan(std)) and std > 0:
+        text += f" ± {std:.2g}"
+    return text
+
+
+def _columns(board: Leaderboard, limit: int | None = None) -> list[str]:
+    metrics = [m for m in board.metrics if any(m in t for t in board.tables.values())]
+    return metrics[:limit] if limit else metrics
+
+
+def _cells(row: dict[str, Any], metrics: list[str], with_std: bool = True) -> list[str]:
+    status = row["status"] + (f": {row['message']}" if row.get("message") else "")
+    values = [fmt(row.get(m), row.get(f"{m}_std") if with_std else None) for m in metrics]
+    return [str(row.get("rank", "")), row["label"], status, *values]
+
+
+def terminal(board: Leaderboard, console: Console | None = None) -> None:
+    console = console or Console()
+    problem_metrics = [m for m in _columns(board) if m not in HARNESS_METRICS]
+    metrics = problem_metrics[:TERMINAL_METRICS] + [m for m in TERMINAL_LATENCY if m in _columns(board)]
+    for split, table in board.tables.items():
+        out = Table(title=f"{board.title} · {split} · ranked by {board.rank_by} (means over repetitions)", title_style="bold")
+        for col in ["#", "policy", "status", *metrics]:
+            out.add_column(col.replace("_per_network", "/net").replace("_", " "), overflow="fold")
+        for row in table.to_dict(orient="records"):
+            out.add_row(*_cells(row, metrics, with_std=False))
+        console.print(out)
+    hidden = len(_columns(board)) - len(metrics)
+    if hidden > 0:
+        console.print(f"[dim]{hidden} more metrics in leaderboard.md / .html / .csv / .json[/]")
+
+
+def markdown(board: Leaderboard) -> str:
+    metrics = _columns(board)
+    lines = [f"# {board.title}", ""]
+    meta = board.meta
+    if meta:
+        lines.append(
+            f"Ranked by `{board.rank_by}` (mean ± std over repetitions). wrbench {meta.get('wrbench_version')}, "
+            f"torch {meta.get('torch_version')}, device {meta.get('device')}, commit {str(meta.get('git_commit'))[:10]}, "
+            f"suite hash {meta.get('suite_hash')}, {meta.get('date')}."
+        )
+        lines.append("")
+        lines.append(f"Command: `{meta.get('command')}`")
+        lines.append("")
+    for split, table in board.tables.items():
+        lines += [f"## Split `{split}`", ""]
+        header = ["#", "policy", "status", *metrics]
+        lines.append("| " + " | ".join(header) + " |")
+        lines.append("|" + "---|" * len(header))
+        for row in table.to_dict(orient="records"):
+            lines.append("| " + " | ".join(c.replace("|", "\\|") for c in _cells(row, metrics)) + " |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def html_page(board: Leaderboard) -> str:
+    metrics = _columns(board)
+    parts = [
+        "<!doctype html><html><head><meta charset='utf-8'>",
+        f"<title>{html.escape(board.title)}</title>",
+        "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;margin-bottom:2em}"
+        "th,td{border:1px solid #ccc;padding:4px 8px;text-align:right}th{cursor:pointer;background:#f3f3f3}"
+        "td:nth-child(2),td:nth-child(3){text-align:left}</style></head><body>",
+        f"<h1>{html.escape(board.title)}</h1>",
+        f"<p>Ranked by <code>{html.escape(board.rank_by)}</code>; click a column header to sort.</p>",
+        f"<pre>{html.escape(json.dumps(board.meta, indent=1))}</pre>",
+    ]
+    for split, table in board.tables.items():
+        parts.append(f"<h2>Split {html.escape(split)}</h2><table class='sortable'><thead><tr>")
+        parts += [f"<th>{html.escape(c)}</th>" for c in ["#", "policy", "status", *metrics]]
+        parts.append("</tr></thead><tbody>")
+        for row in table.to_dict(orient="records"):
+            cells = _cells(row, metrics)
+            values = [row.get("rank", ""), row["label"], row["status"], *[row.get(m) for m in metrics]]
+            parts.append("<tr>" + "".join(
+                f"<td data-v='{html.escape(str(v))}'>{html.escape(c)}</td>" for c, v in zip(cells, values)
+            ) + "</tr>")
+        parts.append("</tbody></table>")
+    parts.append(_SORT_SCRIPT)
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+_SORT_SCRIPT = """<script>
+document.querySelectorAll('table.sortable th').forEach((th, col) => th.addEventListener('click', () => {
+  const body = th.closest('table').tBodies[0];
+  const asc = th.dataset.asc !== 'true'; th.dataset.asc = asc;
+  const key = tr => { const v = tr.children[col].dataset.v; const n = parseFloat(v); return isNaN(n) ? v : n; };
+  [...body.rows].sort((a, b) => { const x = key(a), y = key(b);
+    return (x < y ? -1 : x > y ? 1 : 0) * (asc ? 1 : -1); }).forEach(tr => body.appendChild(tr));
+}));
+</script>"""
+
+
+def write_all(board: Leaderboard, outdir: str | Path) -> list[Path]:
+    """Write every format (and the plots) into `outdir`; return the files written."""
+    outdir = Path(outdir)
+    written = []
+    (outdir / "leaderboard.md").write_text(markdown(board))
+    (outdir / "leaderboard.html").write_text(html_page(board))
+    frames = [t.assign(split=s) for s, t in board.tables.items()]
+    pd.concat(frames, ignore_index=True).to_csv(outdir / "leaderboard.csv", index=False)
+    write_json(outdir / "leaderboard.json", {"rows": board.json_rows(), "meta": board.meta})
+    written += [outdir / f"leaderboard.{f}" for f in FORMATS]
+    written += write_plots(board, outdir)
+    return written
+
+
+def publish(outdir: str | Path, files: list[Path], target: str | Path) -> Path:
+    """Copy the Markdown, JSON and plots of a leaderboard to `target` (the repo's leaderboard/<suite>/)."""
+    target = Path(target)
+    target.mkdir(parents=True, exist_ok=True)
+    for file in files:
+        if file.suffix in (".md", ".json", ".png"):
+            dest = target / Path(file).relative_to(outdir)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(file, dest)
+    return target

@@ -1,0 +1,124 @@
+"""Runs a suite: plans jobs, skips finished ones on resume, executes, records, renders.
+
+Records are appended as each job ends, so an interrupted run loses at most the
+job in flight and `--resume` picks up where it stopped.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import platform
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from . import __version__
+from .machine import fingerprint
+from .executor import LocalExecutor, WorkerSetup, failure
+from .plugins import Registry
+from .progress import Display
+from .results import ResultStore, write_json
+from .suite import Suite
+from .work import Job, plan
+
+FAILED = ("error", "timeout", "invalid")
+
+
+@dataclass
+class RunSummary:
+    records: list[dict[str, Any]] = field(default_factory=list)
+    reused: int = 0
+
+    @property
+    def failed(self) -> list[dict[str, Any]]:
+        return [r for r in self.records if r.get("status") in FAILED]
+
+
+def run_suite(
+    suite: Suite,
+    registry: Registry,
+    outdir: Path,
+    *,
+    resume: bool = False,
+    save_samples: bool = False,
+    quiet: bool = False,
+    cache_dir: Path | None = None,
+) -> RunSummary:
+    outdir.mkdir(parents=True, exist_ok=True)
+    store = ResultStore(outdir)
+    if not resume:
+        store.start_fresh()
+    finished = store.finished() if resume else {}
+    write_json(outdir / "suite.json", suite.as_dict())
+    write_json(outdir / "meta.json", run_meta(suite, registry))
+    setup = WorkerSetup(
+        suite=suite.as_dict(),
+        plugin_modules=registry.modules,
+        outdir=str(outdir),
+        cache_dir=str(cache_dir or outdir / "cache"),
+        save_samples=save_samples,
+    )
+    summary = RunSummary()
+    jobs = plan(suite)
+    expert_status: dict[int, dict[str, Any]] = {}
+    with Display(len(jobs), quiet=quiet) as display, LocalExecutor(setup, suite.timeout) as executor:
+        for job in jobs:
+            done = finished.get(job.id)
+            if done is not None and done.get("key") == job.key:
+                summary.records.append(done)
+                summary.reused += 1
+                display.reused(job)
+                if job.kind == "expert":
+                    expert_status[job.rep] = done
+                continue
+            display.start(job)
+            record = _blocked_by_expert(job, suite, registry, expert_status) or executor.run(job, display.progress)
+            store.append(record)
+            summary.records.append(record)
+            display.finish(job, record)
+            if job.kind == "expert":
+                expert_status[job.rep] = record
+    return summary
+
+
+def _blocked_by_expert(job: Job, suite: Suite, registry: Registry, experts: dict[int, dict[str, Any]]) -> dict[str, Any] | None:
+    """A solver that learns from the expert cannot run when the expert failed for its repetition."""
+    expert = experts.get(job.rep)
+    if job.kind != "cell" or expert is None or expert.get("status") == "ok":
+        return None
+    cls = registry.solver_class(suite.solver(job.label).name)
+    if cls is None or not cls.needs_expert:
+        return None
+    return failure(job, "error", f"expert failed ({expert.get('status')}): {expert.get('message', '')}")
+
+
+def run_meta(suite: Suite, registry: Registry) -> dict[str, Any]:
+    """Provenance written next to the results: versions, hardware, commit, suite hash, command."""
+    problem_cls = registry.get("problem", suite.problem.name)
+    return {
+        "suite": suite.name,
+        "suite_file": suite.path,
+        "suite_hash": suite.digest(),
+        "rank_by": suite.rank_by,
+        "repetitions": suite.repetitions,
+        "lower_is_better": sorted(problem_cls.lower_is_better),
+        "wrbench_version": __version__,
+        "plugins": {r.name: {"distribution": r.distribution, "version": r.version, "status": r.status} for r in registry.records},
+        "torch_version": torch.__version__,
+        "python_version": platform.python_version(),
+        **fingerprint(suite.device),
+        "git_commit": git_commit(),
+        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "command": " ".join(["wrbench", *sys.argv[1:]]),
+    }
+
+
+def git_commit() -> str | None:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, cwd=Path(__file__).parent)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return out.stdout.strip() if out.returncode == 0 else None
