@@ -63,7 +63,7 @@ class ToyExpert(Expert):
     """Returns the target plus a little noise."""
 
     name = "toy_expert"
-    problems = ("toy",)
+    problems = ("toy", "toy_noflat")
     parameters = (Param("noise", float, 0.01, "sample noise", min=0.0),)
 
     def solve(self, problem, instances, n_samples, ctx):

@@ -118,8 +118,9 @@ def _render(outdir: Path, publish: bool, quiet: bool) -> None:
 @click.argument("outdir", type=click.Path(file_okay=False, exists=True))
 @click.option("--publish", is_flag=True, help="Also copy it to leaderboard/<suite name>/.")
 @click.option("-q", "--quiet", is_flag=True, help="Do not print the table.")
-def leaderboard_cmd(outdir: str, publish: bool, quiet: bool) -> None:
-    """Re-render the leaderboard of OUTDIR from its stored results."""
+@plugin_options
+def leaderboard_cmd(outdir: str, publish: bool, quiet: bool, registry: Registry) -> None:
+    """Re-render the leaderboard of OUTDIR from its stored results (no plugin code is needed)."""
     try:
         _render(Path(outdir), publish, quiet)
     except FileNotFoundError as exc:

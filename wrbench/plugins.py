@@ -21,6 +21,7 @@ from . import hookspecs
 from .api import Component, Expert, ExpertSolver, Problem, Solver
 
 ENTRY_POINT_GROUP = "wrbench"
+DISABLE_ENV = "WRBENCH_DISABLE_ENTRY_POINTS"
 KIND_BASES: dict[str, type] = {"problem": Problem, "expert": Expert, "solver": Solver}
 HOOK_KINDS = {"register_problems": "problem", "register_experts": "expert", "register_solvers": "solver"}
 
@@ -130,8 +131,14 @@ def _import_from_cwd(module: str) -> Any:
     return importlib.import_module(module)
 
 
-def load_plugins(modules: Sequence[str] = (), *, strict: bool = False, entry_points: bool = True) -> Registry:
-    """Load every plugin, isolating failures; see the module docstring."""
+def load_plugins(modules: Sequence[str] = (), *, strict: bool = False, entry_points: bool | None = None) -> Registry:
+    """Load every plugin, isolating failures; see the module docstring.
+
+    Entry points are skipped when `entry_points` is False or, by default, when the
+    environment sets WRBENCH_DISABLE_ENTRY_POINTS=1 (only the -p modules load then).
+    """
+    if entry_points is None:
+        entry_points = os.environ.get(DISABLE_ENV, "") not in ("1", "true", "yes")
     registry = Registry(modules=tuple(modules))
     manager = pluggy.PluginManager(hookspecs.PROJECT)
     manager.add_hookspecs(hookspecs)

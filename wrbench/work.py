@@ -7,6 +7,7 @@ the repetition and the stage (`derive_seed`), never from run order.
 """
 from __future__ import annotations
 
+import time
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
@@ -124,7 +125,8 @@ class Workbench:
     # ----------------------------------------------------------------- jobs
 
     def run(self, job: Job, report: Report) -> dict[str, Any]:
-        record: dict[str, Any] = {"id": job.id, "key": job.key, "kind": job.kind, "label": job.label, "rep": job.rep}
+        record: dict[str, Any] = {"id": job.id, "key": job.key, "kind": job.kind, "label": job.label, "rep": job.rep,
+                                  "started": time.time()}
         try:
             if job.kind == "expert":
                 record.update(self._run_expert(job, report))
@@ -134,6 +136,7 @@ class Workbench:
             record.update(status="invalid", message=str(exc))
         except Exception as exc:  # noqa: BLE001 - any plugin failure becomes a status
             record.update(status="error", message=_one_line(exc), log=self._log_traceback(job))
+        record["finished"] = time.time()
         return record
 
     def _run_expert(self, job: Job, report: Report) -> dict[str, Any]:
@@ -232,7 +235,9 @@ class Workbench:
         reference = self.reference(rep, split)
         evaluation = problem.evaluate(instances, samples, self.eval_context(rep, split), self._eval_params(problem), reference)
         per_network = seconds / max(len(instances), 1)
-        metrics = dict(evaluation.metrics, **diagnostics, sample_seconds_per_network=per_network)
+        # a solver's own diagnostics never overwrite the problem's metrics of the same name
+        metrics = {**{(f"solver_{k}" if k in evaluation.metrics else k): v for k, v in diagnostics.items()},
+                   **evaluation.metrics, "sample_seconds_per_network": per_network}
         expert_seconds = self._expert_seconds(rep, split)
         if expert_seconds is not None:
             metrics["expert_seconds_per_network"] = expert_seconds
