@@ -86,19 +86,40 @@ def cli() -> None:
 @click.option("--save-samples", is_flag=True, help="Write each policy's test samples to OUTPUT/samples/<label>.npz.")
 @click.option("--publish", is_flag=True, help="Also copy the leaderboard (Markdown, JSON, plots) to leaderboard/<suite name>/.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress display.")
+@click.option("--executor", type=click.Choice(["local", "dask"]), default="local", show_default=True,
+              help="Where jobs run: one worker process here, or a Dask cluster.")
+@click.option("--scheduler", metavar="ADDRESS", help="Dask scheduler address (with --executor dask).")
+@click.option("--workers", type=click.IntRange(min=1), help="Start a local Dask cluster of N workers (with --executor dask).")
 @plugin_options
-def run(suite: str, overrides, output, cache_dir, resume, save_samples, publish, quiet, registry: Registry) -> None:
+def run(suite: str, overrides, output, cache_dir, resume, save_samples, publish, quiet, executor, scheduler, workers,
+        registry: Registry) -> None:
     """Run SUITE end to end and write its leaderboard."""
     from .runner import run_suite
 
     spec = _load_suite(suite, registry, overrides)
     outdir = _outdir(spec, output)
     summary = run_suite(spec, registry, outdir, resume=resume, save_samples=save_samples, quiet=quiet,
-                        cache_dir=Path(cache_dir) if cache_dir else None)
+                        cache_dir=Path(cache_dir) if cache_dir else None,
+                        executor=_executor(executor, scheduler, workers, spec.device))
     _render(outdir, publish, quiet)
     if summary.failed:
         err.print(f"{len(summary.failed)} cell(s) failed; tracebacks under {outdir / 'logs'}", highlight=False)
         sys.exit(1)
+
+
+def _executor(kind: str, scheduler: str | None, workers: int | None, device: str):
+    if kind == "local":
+        if scheduler or workers:
+            raise UsageFailure("--scheduler and --workers need --executor dask")
+        return None
+    if scheduler and workers:
+        raise UsageFailure("give either --scheduler (an existing cluster) or --workers (a local one), not both")
+    from .dask_executor import DaskExecutor
+
+    try:
+        return DaskExecutor(scheduler, workers, gpu=device.startswith("cuda"))
+    except RuntimeError as exc:
+        raise UsageFailure(str(exc)) from None
 
 
 def _render(outdir: Path, publish: bool, quiet: bool) -> None:

@@ -1,18 +1,22 @@
 """Executors run jobs away from the harness process, so a timeout holds even if a solver never returns.
 
-`LocalExecutor` keeps one spawned worker process that runs jobs in order; a
-job that overruns its timeout, or a worker that dies, costs only that job:
-the worker is killed and a fresh one starts for the next job.
+An `Executor` opens a session for a run; the session's `run_many` yields
+(job, record) pairs as jobs finish, in any order. `LocalExecutor` keeps one
+spawned worker process that runs jobs in order (`IsolatedWorker`); a job that
+overruns its timeout, or a worker that dies, costs only that job: the worker
+is killed and a fresh one starts for the next job. The Dask executor
+(`wrbench.dask_executor`) runs the same `IsolatedWorker` on cluster workers.
 """
 from __future__ import annotations
 
+import contextlib
 import multiprocessing as mp
 import os
 import queue
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, ContextManager, Iterator, Protocol, Sequence
 
 from .cache import Cache
 from .plugins import load_plugins
@@ -59,15 +63,44 @@ def _worker_main(setup: WorkerSetup, jobs: mp.Queue, messages: mp.Queue) -> None
         messages.put(("result", job.id, bench.run(job, report)))
 
 
+class Executor(Protocol):
+    def session(self, setup: WorkerSetup, timeout: float) -> ContextManager["Session"]:
+        """Resources (processes, a cluster client) for one run."""
+
+
+class Session(Protocol):
+    def run_many(self, jobs: Sequence[Job], display: Any) -> Iterator[tuple[Job, dict[str, Any]]]:
+        """Run `jobs`, yielding each with its record as it finishes."""
+
+
 class LocalExecutor:
-    """Runs jobs one at a time in a child process, with a per-job timeout."""
+    """Runs jobs one after another in one worker process on this machine."""
+
+    @contextlib.contextmanager
+    def session(self, setup: WorkerSetup, timeout: float) -> Iterator["LocalSession"]:
+        with IsolatedWorker(setup, timeout) as worker:
+            yield LocalSession(worker)
+
+
+@dataclass
+class LocalSession:
+    worker: "IsolatedWorker"
+
+    def run_many(self, jobs: Sequence[Job], display: Any) -> Iterator[tuple[Job, dict[str, Any]]]:
+        for job in jobs:
+            display.start(job)
+            yield job, self.worker.run(job, display.progress)
+
+
+class IsolatedWorker:
+    """Runs jobs one at a time in a spawned child process, with a per-job timeout."""
 
     def __init__(self, setup: WorkerSetup, timeout: float):
         self.setup, self.timeout = setup, timeout
         self._ctx = mp.get_context("spawn")
         self._process: mp.process.BaseProcess | None = None
 
-    def __enter__(self) -> "LocalExecutor":
+    def __enter__(self) -> "IsolatedWorker":
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -42,12 +42,15 @@ def _cells(row: dict[str, Any], metrics: list[str], with_std: bool = True) -> li
 
 
 def terminal(board: Leaderboard, console: Console | None = None) -> None:
-    console = console or Console()
+    console = console or Console(width=None if Console().is_terminal else 160)
     problem_metrics = [m for m in _columns(board) if m not in HARNESS_METRICS]
     metrics = problem_metrics[:TERMINAL_METRICS] + [m for m in TERMINAL_LATENCY if m in _columns(board)]
     for split, table in board.tables.items():
         out = Table(title=f"{board.title} · {split} · ranked by {board.rank_by} (means over repetitions)", title_style="bold")
-        for col in ["#", "policy", "status", *metrics]:
+        out.add_column("#")
+        out.add_column("policy", no_wrap=True)
+        out.add_column("status", overflow="fold")
+        for col in metrics:
             out.add_column(col.replace("_per_network", "/net").replace("_", " "), overflow="fold")
         for row in table.to_dict(orient="records"):
             out.add_row(*_cells(row, metrics, with_std=False))

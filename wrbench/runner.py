@@ -17,7 +17,7 @@ import torch
 
 from . import __version__
 from .machine import fingerprint
-from .executor import LocalExecutor, WorkerSetup, failure
+from .executor import Executor, LocalExecutor, WorkerSetup, failure
 from .plugins import Registry
 from .progress import Display
 from .results import ResultStore, write_json
@@ -46,7 +46,9 @@ def run_suite(
     save_samples: bool = False,
     quiet: bool = False,
     cache_dir: Path | None = None,
+    executor: Executor | None = None,
 ) -> RunSummary:
+    """Run every job not already finished; experts of all repetitions first, then the solver cells."""
     outdir.mkdir(parents=True, exist_ok=True)
     store = ResultStore(outdir)
     if not resume:
@@ -63,25 +65,36 @@ def run_suite(
     )
     summary = RunSummary()
     jobs = plan(suite)
-    expert_status: dict[int, dict[str, Any]] = {}
-    with Display(len(jobs), quiet=quiet) as display, LocalExecutor(setup, suite.timeout) as executor:
-        for job in jobs:
-            done = finished.get(job.id)
-            if done is not None and done.get("key") == job.key:
-                summary.records.append(done)
-                summary.reused += 1
-                display.reused(job)
-                if job.kind == "expert":
-                    expert_status[job.rep] = done
-                continue
-            display.start(job)
-            record = _blocked_by_expert(job, suite, registry, expert_status) or executor.run(job, display.progress)
-            store.append(record)
-            summary.records.append(record)
-            display.finish(job, record)
-            if job.kind == "expert":
-                expert_status[job.rep] = record
+    experts: dict[int, dict[str, Any]] = {}
+    executor = executor or LocalExecutor()
+    with Display(len(jobs), quiet=quiet) as display, executor.session(setup, suite.timeout) as session:
+        for phase in ("expert", "cell"):
+            todo = []
+            for job in (j for j in jobs if j.kind == phase):
+                done = finished.get(job.id)
+                blocked = _blocked_by_expert(job, suite, registry, experts)
+                if done is not None and done.get("key") == job.key:
+                    summary.reused += 1
+                    display.reused(job)
+                    _keep(summary, experts, job, done)
+                elif blocked is not None:
+                    display.start(job)
+                    store.append(blocked)
+                    display.finish(job, blocked)
+                    _keep(summary, experts, job, blocked)
+                else:
+                    todo.append(job)
+            for job, record in session.run_many(todo, display):
+                store.append(record)
+                display.finish(job, record)
+                _keep(summary, experts, job, record)
     return summary
+
+
+def _keep(summary: RunSummary, experts: dict[int, dict[str, Any]], job: Job, record: dict[str, Any]) -> None:
+    summary.records.append(record)
+    if job.kind == "expert":
+        experts[job.rep] = record
 
 
 def _blocked_by_expert(job: Job, suite: Suite, registry: Registry, experts: dict[int, dict[str, Any]]) -> dict[str, Any] | None:

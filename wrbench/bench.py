@@ -1,0 +1,418 @@
+"""Sampling-latency benchmarks (`benchmarks/`, `wrbench bench`): cases, preparation, storage and comparison.
+
+A *case* is one component (a registered solver, or the expert as the
+reference) at one size N and one batch of networks, producing S samples per
+network. `discover` lists the cases from a plugin registry, so bundled and
+third-party solvers are benchmarked alike; a solver that cannot be built is
+listed with its error instead of breaking the list. `Bench.prepare` builds the
+problem, the networks and the component (fitting a learned solver with the
+smallest training budget its parameters allow when it cannot sample unfitted:
+random weights) and returns the call that the pytest-benchmark benchmark times
+with `wrbench.timing.clock`.
+
+Saved runs live in `STORAGE/<fingerprint id>/<name>.json`, where the
+fingerprint id hashes `wrbench.machine.fingerprint(device)`; each run keeps the
+raw seconds of every round, which `compare_runs` tests with
+`wrbench.benchstats.compare_rounds`.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import subprocess
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Sequence
+
+import numpy as np
+import torch
+
+from .api import Box, Context, Instances, Problem, Solver, derive_seed
+from .benchstats import ALPHA, Comparison, compare_rounds
+from .machine import fingerprint
+from .plugins import Registry
+from .results import safe_name
+from .timing import timed
+
+BENCH_PROBLEM = "power_control"
+SIZE_PARAM = "n_pairs"
+EXPERT = "primal_dual"
+DEFAULT_SIZES = {"cpu": (20, 50, 200), "cuda": (20, 50, 200, 1000)}
+DEFAULT_BATCHES = (1, 8)
+DEFAULT_SAMPLES = 50
+DEFAULT_STORAGE = Path(".benchmarks") / "wrbench"
+# training-budget parameters set to their minimum when a solver must be fitted before it can sample
+FIT_BUDGET_PARAMS = ("train_steps", "epochs", "train_epochs", "max_epochs", "fit_steps")
+SEED = 0
+
+
+def default_sizes(device: str) -> tuple[int, ...]:
+    return DEFAULT_SIZES["cuda" if str(device).startswith("cuda") else "cpu"]
+
+
+# ----------------------------------------------------------------------- cases
+
+
+@dataclass(frozen=True)
+class Case:
+    """One benchmark: `name` (role `solver`, or `expert` for the reference) at size n, batch networks, S samples."""
+
+    role: str
+    name: str
+    n: int
+    batch: int
+    samples: int
+    device: str = "cpu"
+    problem: str = BENCH_PROBLEM
+    size_param: str = SIZE_PARAM
+    error: str | None = None
+
+    @property
+    def id(self) -> str:
+        return f"{self.name}-N{self.n}-B{self.batch}"
+
+    def info(self) -> dict[str, Any]:
+        return {"case": self.id, "role": self.role, "component": self.name, "n": self.n, "batch": self.batch,
+                "samples": self.samples, "device": self.device, "problem": self.problem}
+
+
+@dataclass
+class Discovery:
+    cases: list[Case] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (component, reason): unsupported or unknown
+
+    def names(self) -> list[str]:
+        return sorted({c.name for c in self.cases})
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
+
+
+def discover(
+    registry: Registry,
+    *,
+    solvers: Sequence[str] = (),
+    sizes: Sequence[int] = (),
+    batches: Sequence[int] = DEFAULT_BATCHES,
+    samples: int = DEFAULT_SAMPLES,
+    device: str = "cpu",
+    include_expert: bool = True,
+    problem: str = BENCH_PROBLEM,
+    size_param: str = SIZE_PARAM,
+    expert: str = EXPERT,
+) -> Discovery:
+    """The benchmark cases for every registered solver that supports `problem` (or those named in `solvers`).
+
+    Never raises for a broken component: a solver whose construction or
+    `supports` raises becomes cases carrying the error (the benchmark reports
+    it); an unsupported or unknown one is listed in `skipped` with the reason.
+    """
+    found = Discovery()
+    sizes = tuple(sizes) or default_sizes(device)
+    if not registry.has("problem", problem):
+        found.skipped.append(("*", f"problem '{problem}' is not registered (did its plugin fail to load?)"))
+        return found
+    try:
+        probe = registry.get("problem", problem)({size_param: sizes[0]})
+    except Exception as exc:  # noqa: BLE001
+        found.skipped.append(("*", f"problem '{problem}' cannot be built: {_one_line(exc)}"))
+        return found
+    known = set(registry.names("solver")) | set(registry.names("expert"))
+    wanted = list(dict.fromkeys(solvers)) if solvers else registry.names("solver")
+    entries: list[tuple[str, str]] = [("solver", name) for name in wanted if name != expert or not include_expert]
+    if include_expert:
+        entries.insert(0, ("expert", expert))
+    for role, name in entries:
+        if name not in known:
+            found.skipped.append((name, f"not registered (known: {', '.join(sorted(known)) or 'none'})"))
+            continue
+        error = None
+        try:
+            reason = registry.make_solver(name, None).supports(probe)
+        except Exception as exc:  # noqa: BLE001 - a solver still being written must not break the list
+            reason, error = None, f"construction failed: {_one_line(exc)}"
+        if reason:
+            found.skipped.append((name, reason))
+            continue
+        for n in sizes:
+            for batch in batches:
+                found.cases.append(Case(role, name, int(n), int(batch), int(samples), device, problem, size_param, error))
+    return found
+
+
+# ----------------------------------------------------------------- preparation
+
+
+@dataclass
+class Prepared:
+    """What a benchmark times: `call()` produces S samples for each network of the case."""
+
+    call: Callable[[], torch.Tensor]
+    extra_info: dict[str, Any]
+    first_seconds: float
+
+
+def rounds_for(first_seconds: float, max_time: float, min_rounds: int, max_rounds: int) -> int:
+    """Enough rounds to fill about `max_time` seconds, within [min_rounds, max_rounds]."""
+    if first_seconds <= 0:
+        return max_rounds
+    return int(min(max_rounds, max(min_rounds, math.ceil(max_time / first_seconds))))
+
+
+class Bench:
+    """Builds benchmark calls from a registry; fitted (or random-weight) solvers are reused across batch sizes."""
+
+    def __init__(self, registry: Registry, seed: int = SEED):
+        self.registry, self.seed = registry, seed
+        self._solvers: dict[tuple[str, int, str], tuple[Solver, str]] = {}
+
+    def problem(self, case: Case) -> Problem:
+        return self.registry.get("problem", case.problem)({case.size_param: case.n})
+
+    def instances(self, problem: Problem, case: Case) -> Instances:
+        """The same networks for every component at (n, batch): the expert's reference is on the solver's networks."""
+        return problem.make_instances("bench", case.batch, derive_seed(self.seed, "bench", case.problem, case.n, case.batch))
+
+    def prepare(self, case: Case) -> Prepared:
+        if case.error:
+            raise RuntimeError(f"{case.name}: {case.error}")
+        problem = self.problem(case)
+        instances = self.instances(problem, case).to(case.device)
+        solver, weights = self._solver(case, problem)
+        ctx = Context(derive_seed(self.seed, "bench-sample", case.id), case.device)
+
+        def call() -> torch.Tensor:
+            return solver.sample(problem, instances, case.samples, ctx)
+
+        out, first = timed(call, case.device)
+        expected = (case.batch, case.samples, problem.decision_dim(instances))
+        if not isinstance(out, torch.Tensor) or tuple(out.shape) != expected:
+            got = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+            raise RuntimeError(f"{case.name} returned samples of shape {got}, expected {expected}")
+        info = {**case.info(), "weights": weights, "version": str(getattr(solver, "version", "")),
+                "first_call_seconds": first}
+        return Prepared(call, info, first)
+
+    def _solver(self, case: Case, problem: Problem) -> tuple[Solver, str]:
+        key = (case.name, case.n, case.device)
+        if key not in self._solvers:
+            self._solvers[key] = self._build(case, problem)
+        return self._solvers[key]
+
+    def _build(self, case: Case, problem: Problem) -> tuple[Solver, str]:
+        """The component ready to sample, and how its weights came about (for `extra_info`)."""
+        solver = self.registry.make_solver(case.name, None)
+        if case.role == "expert":
+            return solver, "expert (no learned weights)"
+        probe = self.instances(problem, Case(case.role, case.name, case.n, 1, 2, case.device, case.problem, case.size_param))
+        ctx = Context(derive_seed(self.seed, "bench-probe", case.name), case.device)
+        try:
+            solver.sample(problem, probe.to(case.device), 2, ctx)
+            return solver, "random weights (samples unfitted)" if solver.state_dict() else "no learned weights"
+        except Exception as unfitted:  # noqa: BLE001 - most likely "must be fitted first"
+            if type(solver).fit is Solver.fit:
+                raise
+            try:
+                return self._fit_minimal(case, problem)
+            except Exception as exc:  # noqa: BLE001
+                raise RuntimeError(f"{case.name} cannot sample unfitted ({_one_line(unfitted)}) and a minimal fit "
+                                   f"failed ({_one_line(exc)})") from exc
+
+    def _fit_minimal(self, case: Case, problem: Problem) -> tuple[Solver, str]:
+        """Fit with the smallest training budget the parameters allow, on synthetic targets: random weights."""
+        cls = self.registry.solver_class(case.name)
+        declared = {p.name: p for p in getattr(cls, "parameters", ())}
+        budget = {name: int(declared[name].min if declared[name].min is not None else 1)
+                  for name in FIT_BUDGET_PARAMS if name in declared}
+        solver = self.registry.make_solver(case.name, budget)
+        train = problem.make_instances("bench-train", 2, derive_seed(self.seed, "bench-train", case.n))
+        targets = None
+        if solver.needs_expert:
+            targets = _synthetic_targets(problem, train, 4, derive_seed(self.seed, "bench-targets", case.n))
+        ctx = Context(derive_seed(self.seed, "bench-fit", case.name, case.n), case.device)
+        solver.fit(problem, train.to(case.device), None if targets is None else targets.to(case.device), ctx)
+        shown = ", ".join(f"{k}={v}" for k, v in budget.items()) or "its default budget"
+        return solver, f"random weights (fit with {shown} on 2 networks of uniform random targets)"
+
+
+def _synthetic_targets(problem: Problem, instances: Instances, samples: int, seed: int) -> torch.Tensor:
+    """Uniform random allocations in the decision set, (B, samples, D): stand-ins for expert samples."""
+    gen = torch.Generator().manual_seed(seed)
+    dim = problem.decision_dim(instances)
+    u = torch.rand(len(instances), samples, dim, generator=gen, dtype=torch.float64)
+    dset = problem.decision_set(instances)
+    if isinstance(dset, Box):
+        low, high = dset.low.double().unsqueeze(-2), dset.high.double().unsqueeze(-2)
+        return (low + (high - low) * u).float()
+    return dset.project(u).float()
+
+
+# --------------------------------------------------------------------- storage
+
+
+def fingerprint_id(fp: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(fp, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def _git_commit() -> str | None:
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=5,
+                             cwd=Path(__file__).resolve().parent)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True,
+                               text=True, timeout=5, cwd=Path(__file__).resolve().parent)
+        return (out.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")) if out.returncode == 0 else None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def make_run(benchmarks: dict[str, dict[str, Any]], device: str, settings: dict[str, Any] | None = None,
+             name: str | None = None, fp: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A run record: the fingerprint, settings and, per case id, extra info and the raw `rounds` (seconds)."""
+    fp = fp if fp is not None else fingerprint(device)
+    return {"format": 1, "name": name, "saved": time.time(), "commit": _git_commit(), "fingerprint": fp,
+            "fingerprint_id": fingerprint_id(fp), "settings": settings or {}, "benchmarks": benchmarks}
+
+
+def save_run(run: dict[str, Any], storage: Path, name: str) -> Path:
+    run = dict(run, name=name, saved=time.time())
+    path = Path(storage) / run["fingerprint_id"] / f"{safe_name(name)}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(run, indent=1, sort_keys=True))
+    os.replace(tmp, path)
+    return path
+
+
+def load_run(path: Path) -> dict[str, Any]:
+    return json.loads(Path(path).read_text())
+
+
+def saved_runs(storage: Path, fp_id: str | None = None) -> list[Path]:
+    """Saved run files, oldest first (by their save time), on one fingerprint or all."""
+    root = Path(storage)
+    folders = [root / fp_id] if fp_id else [p for p in root.glob("*") if p.is_dir()]
+    paths = [p for folder in folders if folder.is_dir() for p in folder.glob("*.json")]
+
+    def saved(p: Path) -> float:
+        try:
+            return float(load_run(p).get("saved", p.stat().st_mtime))
+        except (OSError, ValueError):
+            return p.stat().st_mtime
+
+    return sorted(paths, key=saved)
+
+
+def find_baseline(storage: Path, fp_id: str, run: str | None) -> tuple[Path | None, str | None]:
+    """(path, warning): the named run (a file path, or a name on this fingerprint, else on another one),
+    or the last run saved on this fingerprint."""
+    if run:
+        direct = Path(run)
+        if direct.suffix == ".json" and direct.is_file():
+            return direct, None
+        same = Path(storage) / fp_id / f"{safe_name(run)}.json"
+        if same.is_file():
+            return same, None
+        others = [p for p in saved_runs(storage) if p.stem == safe_name(run)]
+        if others:
+            return others[-1], None
+        return None, f"no saved run named '{run}' in {storage}"
+    mine = saved_runs(storage, fp_id)
+    if mine:
+        return mine[-1], None
+    anywhere = saved_runs(storage)
+    if anywhere:
+        return anywhere[-1], "no saved run on this machine fingerprint; comparing with the last run saved on another one"
+    return None, f"no saved run in {storage} to compare with (save one with --save NAME)"
+
+
+# ------------------------------------------------------------------ comparison
+
+
+def fingerprint_diff(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
+    return [f"{k}: {a.get(k)!r} -> {b.get(k)!r}" for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
+
+
+def compare_runs(baseline: dict[str, Any], current: dict[str, Any], fail_over_pct: float | None = None,
+                 alpha: float = ALPHA) -> tuple[list[Comparison], list[str]]:
+    """Per-benchmark comparisons and warnings; a different fingerprint warns and never fails."""
+    warnings: list[str] = []
+    same = baseline.get("fingerprint_id") == current.get("fingerprint_id")
+    if not same:
+        diff = "; ".join(fingerprint_diff(baseline.get("fingerprint", {}), current.get("fingerprint", {})))
+        warnings.append(f"baseline '{baseline.get('name')}' was measured on a different machine fingerprint ({diff}): "
+                        "verdicts are informative only and never fail")
+    names = list(current["benchmarks"]) + [k for k in baseline["benchmarks"] if k not in current["benchmarks"]]
+    out = []
+    for name in names:
+        b, c = baseline["benchmarks"].get(name), current["benchmarks"].get(name)
+        if b and c and b.get("samples") != c.get("samples"):
+            warnings.append(f"{name}: samples differ ({b.get('samples')} vs {c.get('samples')})")
+        out.append(compare_rounds(name, (b or {}).get("rounds"), (c or {}).get("rounds"),
+                                  fail_over_pct=fail_over_pct, alpha=alpha, same_machine=same))
+    return out, warnings
+
+
+def fmt_seconds(s: float | None) -> str:
+    if s is None:
+        return "-"
+    if s >= 1:
+        return f"{s:.3g} s"
+    if s >= 1e-3:
+        return f"{s * 1e3:.3g} ms"
+    return f"{s * 1e6:.3g} us"
+
+
+def comparison_rows(comparisons: Iterable[Comparison]) -> list[list[str]]:
+    rows = []
+    for c in comparisons:
+        ratio, change, p = c.ratio, c.change_pct, c.p_value
+        rows.append([c.name, fmt_seconds(c.baseline_median), fmt_seconds(c.current_median),
+                     "-" if ratio is None else f"{ratio:.3f}", "-" if change is None else f"{change:+.1f}%",
+                     "-" if p is None else f"{p:.2g}", c.verdict + (" (FAIL)" if c.fails else "")])
+    return rows
+
+
+def latency_rows(run: dict[str, Any]) -> list[list[str]]:
+    """Per solver, size and batch: median seconds per call and per network, the expert's, and the speed-up."""
+    benches = run["benchmarks"]
+    experts = {(b["n"], b["batch"]): b for b in benches.values() if b.get("role") == "expert"}
+    rows = []
+    order = sorted(benches.values(), key=lambda b: (b["role"] != "expert", b["component"], b["n"], b["batch"]))
+    for b in order:
+        med = float(np.median(b["rounds"]))
+        ref = experts.get((b["n"], b["batch"]))
+        ref_med = float(np.median(ref["rounds"])) if ref else None
+        speedup = "-" if ref_med is None or b.get("role") == "expert" else f"{ref_med / med:.3g}x"
+        rows.append([b["component"], str(b["n"]), str(b["batch"]), str(b["samples"]), str(len(b["rounds"])),
+                     fmt_seconds(med), fmt_seconds(med / b["batch"]),
+                     fmt_seconds(ref_med / b["batch"]) if ref_med is not None else "-", speedup, b.get("weights", "")])
+    return rows
+
+
+def from_pytest_json(data: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Benchmarks of a pytest-benchmark JSON (run with raw data) as run entries keyed by case id."""
+    out = {}
+    for bench in data.get("benchmarks", []):
+        info = dict(bench.get("extra_info", {}))
+        key = info.get("case") or bench["name"]
+        rounds = [float(x) for x in bench["stats"].get("data", [])]
+        out[key] = {**info, "rounds": rounds, "median": float(np.median(rounds)) if rounds else None,
+                    "pytest_name": bench.get("fullname", bench["name"])}
+    return out
+
+
+def benchmarks_dir() -> Path | None:
+    """The `benchmarks/` folder: next to the current directory, or in the source checkout of this wrbench."""
+    for candidate in (Path.cwd() / "benchmarks", Path(__file__).resolve().parent.parent / "benchmarks"):
+        if (candidate / "test_latency.py").is_file():
+            return candidate
+    return None
+
+
+def as_dict(case: Case) -> dict[str, Any]:
+    return asdict(case)
