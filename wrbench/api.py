@@ -219,6 +219,7 @@ class Problem(Component):
     eval_parameters: ClassVar[tuple[Param, ...]] = ()
     views: ClassVar[frozenset[str]] = frozenset()
     export_arrays: ClassVar[dict[str, str]] = {}
+    leaderboard_note: ClassVar[str] = ""  # printed under the leaderboard (e.g. how infeasible samples are scored)
 
     def make_instances(self, split: str, n: int, seed: int) -> Instances:
         """n fresh instances for `split`, fully determined by `seed` and the parameters."""

@@ -73,6 +73,8 @@ def markdown(board: Leaderboard) -> str:
         lines.append("")
         lines.append(f"Command: `{meta.get('command')}`")
         lines.append("")
+        if meta.get("note"):
+            lines += [f"Note: {meta['note']}", ""]
     for split, table in board.tables.items():
         lines += [f"## Split `{split}`", ""]
         header = ["#", "policy", "status", *metrics]
@@ -94,6 +96,7 @@ def html_page(board: Leaderboard) -> str:
         "td:nth-child(2),td:nth-child(3){text-align:left}</style></head><body>",
         f"<h1>{html.escape(board.title)}</h1>",
         f"<p>Ranked by <code>{html.escape(board.rank_by)}</code>; click a column header to sort.</p>",
+        f"<p>{html.escape(board.meta.get('note', ''))}</p>",
         f"<pre>{html.escape(json.dumps(board.meta, indent=1))}</pre>",
     ]
     for split, table in board.tables.items():

@@ -38,6 +38,11 @@ class SumRate(Problem):
     )
     primary_metric = "exceed_ratio"
     lower_is_better = frozenset({"exceed_ratio_std", "infeasible_frac"})
+    leaderboard_note = (
+        "Raw samples are checked as returned: a negative power or a broken budget makes a sample infeasible "
+        "(infeasible_frac). For scoring, every sample is projected onto the feasible set (clip at 0, then scale "
+        "onto the budget); exceed ratios are against exact water-filling."
+    )
     views = frozenset({"flat"})
     export_arrays = {"g": "channel gains (B, M), noise power 1", "P": "total power budget (B,)"}
 
