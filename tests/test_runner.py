@@ -119,3 +119,15 @@ def test_kill_minus_9_then_resume_redoes_nothing_finished(toy_only, write_suite,
         assert after[job_id]["finished"] == record["finished"], f"{job_id} was run again"
     lines = (tmp_path / "out" / "results.jsonl").read_text().splitlines()
     assert len(lines) == 5
+
+
+def test_sweep_makes_one_test_split_per_value_with_a_plot(wrbench, write_suite, tmp_path):
+    problem = {"name": "toy", "params": {"dim": 3}, "instances": {"train": 16, "test": 4},
+               "sweep": {"param": "spread", "values": [0.1, 0.4], "instances": 4, "plot": ["score", "loss"]}}
+    suite = write_suite(repetitions=1, problem=problem)
+    assert wrbench("run", str(suite), "-o", "out", "-q").exit_code == 0
+    rows = json.loads((tmp_path / "out" / "leaderboard.json").read_text())["rows"]
+    assert {r["split"] for r in rows} == {"test", "spread=0.1", "spread=0.4"}
+    half = {r["split"]: r["loss"] for r in rows if r["label"] == "toy_half"}
+    assert half["spread=0.4"] > half["spread=0.1"]  # targets further from 0.5 cost the constant policy more
+    assert (tmp_path / "out" / "plots" / "sweep_spread.png").stat().st_size > 1000

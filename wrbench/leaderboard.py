@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,8 @@ class Leaderboard:
     tables: dict[str, pd.DataFrame]
     metrics: list[str]
     meta: dict[str, Any]
+    sweeps: dict[str, list[tuple[str, Any]]] = field(default_factory=dict)
+    sweep_plot: tuple[str, ...] = ()
 
     def json_rows(self) -> list[dict[str, Any]]:
         rows = []
@@ -53,7 +55,12 @@ def load(outdir: str | Path) -> Leaderboard:
     long = _long_rows(records, splits)
     metrics = _metric_order([m for r in records for s in r.get("splits", {}).values() for m in s["metrics"]], rank_by)
     tables = {split: _aggregate(long[long["split"] == split], metrics, rank_by, lower) for split in splits}
-    return Leaderboard(suite.get("name", outdir.name), rank_by, lower, tables, metrics, meta)
+    sweeps: dict[str, list[tuple[str, Any]]] = {}
+    for split in suite.get("splits", []):
+        if split.get("sweep"):
+            sweeps.setdefault(split["sweep"], []).append((split["name"], split["params"][split["sweep"]]))
+    plot = tuple(suite.get("sweep_plot") or ([rank_by] if rank_by else []))
+    return Leaderboard(suite.get("name", outdir.name), rank_by, lower, tables, metrics, meta, sweeps, plot)
 
 
 def _long_rows(records: list[dict[str, Any]], splits: list[str]) -> pd.DataFrame:

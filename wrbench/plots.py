@@ -2,7 +2,9 @@
 
 The harness knows nothing of the physics: a problem returns named
 distributions (e.g. per-link ergodic rates) and markers (e.g. f_min), and
-every policy's pooled values are drawn as empirical CDFs on one figure.
+every policy's pooled values are drawn as empirical CDFs on one figure. For a
+suite that sweeps a problem parameter over its test splits, each policy's
+metrics (the sweep's `plot` list) are drawn against the parameter's value.
 """
 from __future__ import annotations
 
@@ -34,13 +36,55 @@ def _pooled(outdir: Path, key: str, split: str, reps: int) -> tuple[dict[str, np
     return {k: np.concatenate(v) for k, v in dists.items()}, markers
 
 
-def write_plots(board: "Leaderboard", outdir: str | Path) -> list[Path]:
+def _pyplot():
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    outdir = Path(outdir)
+    return plt
+
+
+def write_plots(board: "Leaderboard", outdir: str | Path) -> list[Path]:
+    return _cdf_plots(board, Path(outdir)) + _sweep_plots(board, Path(outdir))
+
+
+def _sweep_plots(board: "Leaderboard", outdir: Path) -> list[Path]:
+    """For a swept problem parameter: each policy's metrics against the parameter's value."""
+    plt = _pyplot()
+    written = []
+    for param, splits in board.sweeps.items():
+        metrics = [m for m in board.sweep_plot if any(m in board.tables[name] for name, _ in splits)]
+        if not metrics:
+            continue
+        fig, axes = plt.subplots(1, len(metrics), figsize=(5 * len(metrics), 4), squeeze=False)
+        labels = list(dict.fromkeys(label for name, _ in splits for label in board.tables[name]["label"]))
+        for ax, metric in zip(axes[0], metrics):
+            for label in labels:
+                xs, ys = [], []
+                for name, value in splits:
+                    table = board.tables[name]
+                    row = table[table["label"] == label]
+                    if len(row) and metric in row:
+                        xs.append(value)
+                        ys.append(float(row[metric].iloc[0]))
+                ax.plot(xs, ys, marker="o", label=label)
+            ax.set_xlabel(param)
+            ax.set_ylabel(metric)
+            ax.grid(alpha=0.3)
+        axes[0][-1].legend(fontsize=8)
+        fig.suptitle(f"{board.title}: metrics against {param}")
+        fig.tight_layout()
+        path = outdir / "plots" / f"sweep_{param}.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+        written.append(path)
+    return written
+
+
+def _cdf_plots(board: "Leaderboard", outdir: Path) -> list[Path]:
+    plt = _pyplot()
     reps = int(board.meta.get("repetitions", 1))
     written = []
     for split, table in board.tables.items():

@@ -37,7 +37,7 @@ EXPERT_KEYS = {"name", "params", "samples", "label"}
 SOLVER_KEYS = {"name", "label", "params"}
 EVAL_KEYS = {"samples", "params"}
 SPLIT_KEYS = {"params", "instances"}
-SWEEP_KEYS = {"param", "values", "instances"}
+SWEEP_KEYS = {"param", "values", "instances", "plot"}
 
 
 class SuiteError(Exception):
@@ -65,6 +65,7 @@ class SplitSpec:
     role: str
     params: dict[str, Any]
     instances: int | str
+    sweep: str = ""  # the swept parameter, for splits made by `problem.sweep`
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,7 @@ class Suite:
     eval_params: dict[str, Any]
     timeout: float
     description: str = ""
+    sweep_plot: tuple[str, ...] = ()
 
     @property
     def train(self) -> SplitSpec:
@@ -113,6 +115,7 @@ class Suite:
         data["expert"] = ComponentSpec(**data["expert"])
         data["solvers"] = tuple(ComponentSpec(**s) for s in data["solvers"])
         data["splits"] = tuple(SplitSpec(**s) for s in data["splits"])
+        data["sweep_plot"] = tuple(data.get("sweep_plot", ()))
         return cls(**data)
 
 
@@ -253,6 +256,7 @@ def validate(
         eval_params=eval_params,
         timeout=float(timeout),
         description=description,
+        sweep_plot=tuple(((root.get("problem") or {}).get("sweep") or {}).get("plot", ())),
     )
 
 
@@ -317,8 +321,11 @@ def _problem(check: _Checker, raw: Any, registry: Registry, base_dir: Path):
 
 
 def _sweep(check: _Checker, raw: dict, cls: type | None, path: KeyPath, base_dir: Path) -> list[SplitSpec]:
-    """`sweep: {param: f_min, values: [...], instances: 8}` -> one test split per value."""
+    """`sweep: {param: f_min, values: [...], instances: 8, plot: [p5]}` -> one test split per value."""
     sweep = check.mapping(raw["sweep"], path, SWEEP_KEYS, required=("param", "values", "instances"))
+    plot = sweep.get("plot", [])
+    if not (isinstance(plot, list) and all(isinstance(m, str) for m in plot)):
+        check.error(path + ("plot",), "expected a list of metric names")
     values = sweep.get("values")
     if not check.typed(values, path + ("values",), list, "a list of values") or not values:
         return []
@@ -326,7 +333,8 @@ def _sweep(check: _Checker, raw: dict, cls: type | None, path: KeyPath, base_dir
     out = []
     for i, value in enumerate(values):
         merged = _params(check, cls, {**raw.get("params", {}), sweep.get("param"): value}, path + ("values", i))
-        out.append(SplitSpec(name=f"{sweep.get('param')}={value}", role="test", params=merged, instances=count))
+        out.append(SplitSpec(name=f"{sweep.get('param')}={value}", role="test", params=merged, instances=count,
+                             sweep=str(sweep.get("param"))))
     return out
 
 
