@@ -220,6 +220,7 @@ class Problem(Component):
     views: ClassVar[frozenset[str]] = frozenset()
     export_arrays: ClassVar[dict[str, str]] = {}
     leaderboard_note: ClassVar[str] = ""  # printed under the leaderboard (e.g. how infeasible samples are scored)
+    headline_metrics: ClassVar[tuple[str, ...]] = ()  # the metrics the terminal table shows first
 
     def make_instances(self, split: str, n: int, seed: int) -> Instances:
         """n fresh instances for `split`, fully determined by `seed` and the parameters."""

@@ -43,7 +43,8 @@ def _cells(row: dict[str, Any], metrics: list[str], with_std: bool = True) -> li
 
 def terminal(board: Leaderboard, console: Console | None = None) -> None:
     console = console or Console(width=None if Console().is_terminal else 160)
-    problem_metrics = [m for m in _columns(board) if m not in HARNESS_METRICS]
+    headline = [board.rank_by, *board.meta.get("headline_metrics", [])]
+    problem_metrics = [m for m in dict.fromkeys([*headline, *_columns(board)]) if m in _columns(board) and m not in HARNESS_METRICS]
     metrics = problem_metrics[:TERMINAL_METRICS] + [m for m in TERMINAL_LATENCY if m in _columns(board)]
     for split, table in board.tables.items():
         out = Table(title=f"{board.title} · {split} · ranked by {board.rank_by} (means over repetitions)", title_style="bold")

@@ -30,7 +30,7 @@ class ResultStore:
 
     def append(self, record: dict[str, Any]) -> None:
         self.outdir.mkdir(parents=True, exist_ok=True)
-        line = json.dumps(record, sort_keys=True, default=_json_default)
+        line = json.dumps(record, default=_json_default)  # key order kept: it is the problem's metric order
         with open(self.path, "a", encoding="utf-8") as handle:
             handle.write(line + "\n")
             handle.flush()
@@ -70,7 +70,7 @@ def write_json(path: str | Path, data: Any) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True, default=_json_default))
+    tmp.write_text(json.dumps(data, indent=2, default=_json_default))
     os.replace(tmp, path)
 
 

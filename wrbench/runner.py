@@ -119,6 +119,7 @@ def run_meta(suite: Suite, registry: Registry) -> dict[str, Any]:
         "repetitions": suite.repetitions,
         "lower_is_better": sorted(problem_cls.lower_is_better),
         "note": problem_cls.leaderboard_note,
+        "headline_metrics": list(problem_cls.headline_metrics),
         "wrbench_version": __version__,
         "plugins": {r.name: {"distribution": r.distribution, "version": r.version, "status": r.status} for r in registry.records},
         "torch_version": torch.__version__,
