@@ -38,6 +38,7 @@ class SumRate(Problem):
     )
     primary_metric = "exceed_ratio"
     lower_is_better = frozenset({"exceed_ratio_std", "infeasible_frac"})
+    headline_metrics = ("exceed_ratio", "exceed_ratio_p5", "exceed_ratio_min", "exceed_ratio_best", "infeasible_frac")
     leaderboard_note = (
         "Raw samples are checked as returned: a negative power or a broken budget makes a sample infeasible "
         "(infeasible_frac). For scoring, every sample is projected onto the feasible set (clip at 0, then scale "

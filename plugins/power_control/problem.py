@@ -1,0 +1,185 @@
+"""The `power_control` problem: instances, solver views and the ergodic time-sharing evaluation (SPEC section 1)."""
+from __future__ import annotations
+
+from typing import Mapping
+
+import numpy as np
+import torch
+from torch_geometric.data import Batch, Data
+
+from wrbench.api import Box, Context, Evaluation, Instances, Problem, derive_seed
+from wrbench.params import Param, Params
+
+from .network import Geometry, draw_positions, long_term_gains, noise_power
+from .rates import ErgodicRates, ergodic_rates
+
+
+class PowerControl(Problem):
+    """Power control in an N-pair interference network under ergodic minimum-rate constraints."""
+
+    name = "power_control"
+    version = "1"
+    parameters = (
+        Param("n_pairs", int, 30, "transmitter-receiver pairs N (the decision dimension)", min=1),
+        Param("density", float, 8.0, "pairs per km^2; the square has side sqrt(N / density) km", min=1e-6),
+        Param("d_min", float, 10.0, "shortest transmitter-receiver distance of a pair (m)", min=0.0),
+        Param("d_max", float, 50.0, "longest transmitter-receiver distance of a pair (m)", min=0.0),
+        Param("d_tt", float, 35.0, "smallest distance between two transmitters (m)", min=0.0),
+        Param("shadowing_db", float, 7.0, "standard deviation of the log-normal shadowing (dB)", min=0.0),
+        Param("p_max", float, 0.01, "transmit power cap per transmitter (W)", min=0.0),
+        Param("bandwidth", float, 20e6, "channel bandwidth W (Hz); noise power = PSD * W", min=0.0),
+        Param("noise_psd_dbm", float, -174.0, "noise power spectral density (dBm/Hz)"),
+        Param("f_min", float, 0.5, "minimum ergodic rate per link (bps/Hz)", min=0.0),
+        Param("k_neighbors", int, 10, "strongest interferers kept per receiver in the graph view (N-1: dense)", min=0),
+        Param("positions", str, "fresh", "'fresh': new positions per network; 'fixed': one layout from layout_seed, "
+              "new shadowing per network (the paper's setting)", choices=("fresh", "fixed")),
+        Param("layout_seed", int, 0, "seed of the shared layout when positions = 'fixed'"),
+    )
+    primary_metric = "exceed_ratio"
+    lower_is_better = frozenset({"violation", "exceed_ratio_std"})
+    headline_metrics = ("exceed_ratio", "mean_rate", "p5", "feasible_frac", "violation", "single_sample_feasible_frac")
+    eval_parameters = (
+        Param("T", int, 200, "fading steps simulated per network (10 ms each)", min=1),
+        Param("T0", int, 5, "fading steps per time-sharing slot; each slot runs one policy sample", min=1),
+    )
+    views = frozenset({"graph", "flat"})
+    export_arrays = {
+        "H": "(B, N, N) long-term power gains, H[b, j, i] = transmitter j -> receiver i",
+        "tx": "(B, N, 2) transmitter positions (m)",
+        "rx": "(B, N, 2) receiver positions (m)",
+    }
+
+    # ------------------------------------------------------------------ instances
+
+    @property
+    def geometry(self) -> Geometry:
+        p = self.params
+        return Geometry(p.n_pairs, p.density, p.d_min, p.d_max, p.d_tt)
+
+    @property
+    def sigma2(self) -> float:
+        return noise_power(self.params.noise_psd_dbm, self.params.bandwidth)
+
+    def make_instances(self, split: str, n: int, seed: int) -> Instances:
+        """Networks of one configuration: positions fresh per network or fixed by layout_seed; shadowing always fresh."""
+        if self.params.positions == "fixed":
+            layout = np.random.default_rng(derive_seed(self.params.layout_seed, "power_control", "layout"))
+            tx, rx = (np.repeat(a, n, axis=0) for a in draw_positions(layout, 1, self.geometry))
+        else:
+            tx, rx = draw_positions(np.random.default_rng(derive_seed(seed, split, "positions")), n, self.geometry)
+        shadowing = np.random.default_rng(derive_seed(seed, split, "shadowing"))
+        gains = long_term_gains(shadowing, tx, rx, self.params.shadowing_db)
+        return self.load_instances({"H": gains, "tx": tx, "rx": rx})
+
+    def load_instances(self, arrays: Mapping[str, np.ndarray]) -> Instances:
+        tensors = {key: torch.as_tensor(np.asarray(arrays[key]), dtype=torch.float64) for key in self.export_arrays}
+        attrs = {"f_min": self.params.f_min, "p_max": self.params.p_max, "sigma2": self.sigma2}
+        return Instances(tensors, attrs)
+
+    def export_instances(self, instances: Instances) -> dict[str, np.ndarray]:
+        return {key: instances.arrays[key].detach().cpu().numpy() for key in self.export_arrays}
+
+    def decision_set(self, instances: Instances) -> Box:
+        shape = instances.arrays["H"].shape[:2]
+        low = torch.zeros(shape, dtype=torch.float64)
+        return Box(low=low, high=torch.full_like(low, instances.attrs["p_max"]), enforce="invalid")
+
+    def decision_dim(self, instances: Instances) -> int:
+        return int(instances.arrays["H"].shape[-1])
+
+    @staticmethod
+    def snr_gains(instances: Instances, device: str | torch.device = "cpu") -> torch.Tensor:
+        """Gains (B, N, N) scaled by P_max / sigma2: the units of the experts and the evaluation (noise 1, cap 1)."""
+        attrs = instances.attrs
+        return instances.arrays["H"].to(device=device, dtype=torch.float64) * (attrs["p_max"] / attrs["sigma2"])
+
+    # ---------------------------------------------------------------------- views
+
+    @staticmethod
+    def _log_gains(instances: Instances) -> tuple[torch.Tensor, torch.Tensor]:
+        """log(1 + H / sigma2) (B, N, N) and each network's largest entry (B, 1, 1), the scale that makes weights O(1)."""
+        log_gain = torch.log1p(instances.arrays["H"].to(torch.float64) / instances.attrs["sigma2"])
+        return log_gain, log_gain.amax(dim=(-2, -1), keepdim=True)
+
+    def graph(self, instances: Instances) -> Batch:
+        """One graph per network: edges j -> i for the k strongest interferers of receiver i plus the direct-link self loop.
+
+        Node features: normalized direct gain, normalized total incoming
+        interference, f_min.
+        """
+        log_gain, scale = self._log_gains(instances)
+        weight = log_gain / scale
+        n_networks, n = weight.shape[:2]
+        k = min(self.params.k_neighbors, n - 1)
+        eye = torch.eye(n, dtype=torch.bool, device=weight.device)
+        direct = torch.diagonal(weight, dim1=-2, dim2=-1)
+        incoming = instances.arrays["H"].to(torch.float64).masked_fill(eye, 0.0).sum(dim=-2)
+        interference = torch.log1p(incoming / instances.attrs["sigma2"]) / scale.squeeze(-1)
+        features = torch.stack([direct, interference, torch.full_like(direct, instances.attrs["f_min"])], dim=-1)
+
+        strongest = weight.masked_fill(eye, -1.0).topk(k, dim=-2).indices  # (B, k, N): sources j of receiver i
+        nodes = torch.arange(n, device=weight.device).expand(n_networks, 1, n)
+        source = torch.cat([strongest, nodes], dim=1).flatten(1)
+        target = nodes.expand(n_networks, k + 1, n).flatten(1)
+        edge_weight = weight[torch.arange(n_networks, device=weight.device).unsqueeze(-1), source, target]
+        return Batch.from_data_list([
+            Data(x=features[b].float(), edge_index=torch.stack([source[b], target[b]]), edge_weight=edge_weight[b].float(), num_nodes=n)
+            for b in range(n_networks)
+        ])
+
+    def flat(self, instances: Instances) -> torch.Tensor:
+        """(B, N*N) normalized log-gains, row-major in [tx, rx]."""
+        log_gain, scale = self._log_gains(instances)
+        return (log_gain / scale).flatten(1).float()
+
+    # ----------------------------------------------------------------- evaluation
+
+    def _ergodic(self, instances: Instances, x: torch.Tensor, ctx: Context, steps: int, slot: int) -> ErgodicRates:
+        """Ergodic rates of samples x (B, S, N) in watts; fading and schedule from ctx.seed only."""
+        gains = self.snr_gains(instances, ctx.device)
+        power = x.to(device=ctx.device, dtype=torch.float64) / instances.attrs["p_max"]
+        return ergodic_rates(power, gains, steps, slot, ctx.generator("power_control", "fading"),
+                             ctx.generator("power_control", "schedule"))
+
+    def score(self, instances: Instances, x: torch.Tensor, ctx: Context) -> torch.Tensor:
+        """Mean ergodic rate (B, S) of each allocation held fixed over the default T fading steps."""
+        defaults = {p.name: p.default for p in self.eval_parameters}
+        rates = self._ergodic(instances, x, ctx, defaults["T"], defaults["T0"])
+        return rates.per_sample.mean(dim=-1)
+
+    def evaluate(
+        self,
+        instances: Instances,
+        samples: torch.Tensor,
+        ctx: Context,
+        params: Params,
+        reference: Evaluation | None = None,
+    ) -> Evaluation:
+        """Time-share the samples over T fading steps and report the SPEC's rate, QoS and fairness metrics."""
+        f_min = instances.attrs["f_min"]
+        rates = self._ergodic(instances, samples, ctx, params["T"], params["T0"])
+        link = rates.time_shared.cpu()
+        per_network = link.mean(dim=-1)
+        pooled = link.flatten()
+        percentiles = torch.quantile(pooled, torch.tensor([0.01, 0.05, 0.10, 0.50], dtype=pooled.dtype))
+        metrics = {
+            "mean_rate": float(per_network.mean()),
+            "sum_rate": float(link.sum(dim=-1).mean()),
+            "min_rate": float(link.amin(dim=-1).mean()),  # worst link of each network, averaged
+            **{name: float(v) for name, v in zip(("p1", "p5", "p10", "p50"), percentiles)},
+            "feasible_frac": float((link >= f_min).double().mean()),
+            "violation": float((f_min - link).clamp(min=0.0).mean()),
+            "fairness": float((link.sum(-1).square() / (link.shape[-1] * link.square().sum(-1))).mean()),
+            # each sample held for all T steps, averaged over the samples
+            "single_sample_feasible_frac": float((rates.per_sample >= f_min).double().mean()),
+        }
+        if reference is not None:
+            ratio = per_network.numpy() / reference.per_instance["mean_rate"]
+            metrics["exceed_ratio"] = float(ratio.mean())
+            metrics["exceed_ratio_std"] = float(ratio.std())
+        return Evaluation(
+            metrics=metrics,
+            per_instance={"mean_rate": per_network.numpy()},
+            distributions={"link_rate": pooled.numpy()},
+            markers={"link_rate": {"f_min": f_min}},
+        )
