@@ -140,10 +140,10 @@ class IsolatedWorker:
             on_progress(job.id, stage, done, total, info)
 
     def _kill(self) -> None:
-        if self._process is not None:
+        if self._process is not None and self._process.pid is not None:
             self._process.kill()
             self._process.join(5)
-            self._process = None
+        self._process = None
 
     def close(self) -> None:
         if self._process is not None and self._process.is_alive():

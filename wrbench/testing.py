@@ -21,7 +21,8 @@ solver needs one) and checks what the harness relies on:
   a fresh instance's `load_state_dict` samples exactly the same under the same seed;
 - `deterministic policy`: a solver declaring `stochastic = False` returns S
   identical samples per instance;
-- `diagnostics`: `solver.diagnostics` holds real numbers.
+- `diagnostics`: `solver.diagnostics` holds real numbers;
+- `reproducible fit`: a fresh instance fitted with the same `ctx` seed samples identically.
 
 `check_solver` returns every result; `assert_conformant` raises an
 AssertionError listing each failed check with what to fix.
@@ -29,13 +30,14 @@ AssertionError listing each failed check with what to fix.
 from __future__ import annotations
 
 import io
+import os
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence
 
 import torch
 
 from .api import Context, Expert, Instances, Problem, Solver, derive_seed
-from .plugins import Registry, load_plugins
+from .plugins import DISABLE_ENV, Registry, load_plugins
 from .work import CellInvalid, check_samples
 
 #: Small parameters for the bundled problems (merged under the caller's `problem_params`).
@@ -120,10 +122,12 @@ def check_solver(
                                  n_train, n_test, n_samples, expert_samples, seed, device)
         results.extend(checker.run())
         supported += checker.supported
-    if supported == 0:
+    if supported == 0 and all(r.ok for r in results):
         results.append(CheckResult(
             name, "", "supported problems", FAILED,
-            f"supports none of the problems checked ({', '.join(selected) or 'none registered'})",
+            f"supports none of the problems checked ({', '.join(selected) or 'none registered'})"
+            + (" (entry points are disabled by WRBENCH_DISABLE_ENTRY_POINTS)" if not selected and
+               os.environ.get(DISABLE_ENV, "") in ("1", "true", "yes") else ""),
             "install the plugin of a problem it supports, pass problems=[...], or check `problems` / "
             "`requires` / `supports()` of the solver class"))
     return results
@@ -238,6 +242,7 @@ class _ProblemChecks:
         self._check_deterministic_policy(solver, samples)
         self._check_diagnostics(solver)
         self._check_round_trip(problem, test, solver, samples)
+        self._check_refit(problem, train, test, expert_x, samples)
 
     # ---- setup
     def _expert(self, problem: Problem) -> Expert:
@@ -425,6 +430,30 @@ class _ProblemChecks:
             self._add(check, FAILED, f"a fresh instance loaded from state_dict() samples differently (max |diff| {diff:.3g})",
                       "state_dict() must hold everything sample() uses (weights, normalization statistics, "
                       "parameters) and load_state_dict() must restore all of it")
+
+
+    def _check_refit(self, problem: Problem, train: Instances, test: Instances, expert_x: torch.Tensor | None,
+                     samples: torch.Tensor) -> None:
+        check = "reproducible fit"
+        try:
+            fresh = self.new_solver()
+            fresh.fit(problem, train.to(self.device), expert_x.to(self.device) if expert_x is not None else None,
+                      self._ctx("fit"))
+            again = self._sample(fresh, problem, test, self.S, self._ctx("sample"))
+        except _Setup:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            self._add(check, FAILED, f"a second fit + sample on a fresh instance failed: {_one_line(exc)}",
+                      "fit must work on every fresh instance (no class-level or module-level state)")
+            return
+        if torch.equal(samples, again):
+            self._add(check, PASSED, "a fresh instance fitted with the same ctx seed samples identically")
+        else:
+            diff = float((samples.double() - again.double()).abs().max())
+            self._add(check, FAILED, f"two fits with the same ctx seed give different samples (max |diff| {diff:.3g})",
+                      "seed everything in fit from ctx (ctx.generator(...) for data order and noise; for weight "
+                      "initialization, torch.manual_seed(ctx.generator('init').initial_seed()) inside "
+                      "torch.random.fork_rng()), so results are reproducible from the suite seed")
 
 
 def _output_fix(message: str) -> str:

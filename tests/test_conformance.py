@@ -1,0 +1,266 @@
+"""The conformance kit (`wrbench.testing`): it catches broken solvers, and every bundled solver passes it."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from wrbench.api import Solver
+from wrbench.params import Param
+from wrbench.plugins import load_plugins
+from wrbench.testing import CheckResult, assert_conformant, check_solver
+
+# ------------------------------------------------------------------ deliberately broken solvers
+
+
+class GlobalRandom(Solver):
+    """Claims to be deterministic but draws from the global torch RNG."""
+
+    name = "t_global_random"
+    needs_expert = False
+    stochastic = False
+
+    def sample(self, problem, instances, n_samples, ctx):
+        x = torch.rand(len(instances), 1, problem.decision_dim(instances), dtype=torch.float64)
+        return x.expand(-1, n_samples, -1).clone()
+
+
+class VariesPerSample(Solver):
+    """Seeded, but declares stochastic = False and returns different samples per instance."""
+
+    name = "t_varies"
+    needs_expert = False
+    stochastic = False
+
+    def sample(self, problem, instances, n_samples, ctx):
+        shape = (len(instances), n_samples, problem.decision_dim(instances))
+        return torch.rand(shape, generator=ctx.generator("x"), dtype=torch.float64)
+
+
+class RefusesNone(Solver):
+    """Declares needs_expert = False, yet fit needs expert samples."""
+
+    name = "t_refuses_none"
+    needs_expert = False
+    stochastic = False
+
+    def fit(self, problem, instances, expert_samples, ctx):
+        self.level = float(expert_samples.mean())
+
+    def sample(self, problem, instances, n_samples, ctx):
+        return torch.full((len(instances), n_samples, problem.decision_dim(instances)), 0.5, dtype=torch.float64)
+
+
+class Squeezes(VariesPerSample):
+    """Breaks on a batch of one (squeeze)."""
+
+    name = "t_squeezes"
+    stochastic = True
+
+    def sample(self, problem, instances, n_samples, ctx):
+        return super().sample(problem, instances, n_samples, ctx).squeeze()
+
+
+class EditsExpert(Solver):
+    """Clamps the expert samples in place during fit."""
+
+    name = "t_edits_expert"
+    stochastic = False
+
+    def fit(self, problem, instances, expert_samples, ctx):
+        expert_samples.clamp_(0.4, 0.6)
+
+    def sample(self, problem, instances, n_samples, ctx):
+        return torch.full((len(instances), n_samples, problem.decision_dim(instances)), 0.5, dtype=torch.float64)
+
+
+class ForgetfulState(Solver):
+    """Fits a level but its state_dict leaves it out."""
+
+    name = "t_forgetful"
+    stochastic = False
+    parameters = (Param("level", float, 0.1, "unfitted level"),)
+
+    def __init__(self, params=None, **overrides):
+        super().__init__(params, **overrides)
+        self.level = self.params.level
+
+    def fit(self, problem, instances, expert_samples, ctx):
+        self.level = float(expert_samples.mean())
+
+    def sample(self, problem, instances, n_samples, ctx):
+        return torch.full((len(instances), n_samples, problem.decision_dim(instances)), self.level, dtype=torch.float64)
+
+    def state_dict(self):
+        return {"version": 1}
+
+
+class NumpyState(ForgetfulState):
+    """Saves a numpy array, which torch.load(weights_only=True) refuses."""
+
+    name = "t_numpy_state"
+
+    def state_dict(self):
+        return {"level": np.array([self.level])}
+
+    def load_state_dict(self, state):
+        self.level = float(state["level"][0])
+
+
+class TextDiagnostics(VariesPerSample):
+    """Leaves a string in diagnostics."""
+
+    name = "t_text_diag"
+    stochastic = True
+
+    def sample(self, problem, instances, n_samples, ctx):
+        self.diagnostics = {"note": "hello"}
+        return super().sample(problem, instances, n_samples, ctx)
+
+
+class OnlyElsewhere(VariesPerSample):
+    """Supports a problem nobody registered."""
+
+    name = "t_elsewhere"
+    problems = ("nowhere",)
+
+
+BROKEN = (GlobalRandom, VariesPerSample, RefusesNone, Squeezes, EditsExpert, ForgetfulState, NumpyState,
+          TextDiagnostics, OnlyElsewhere)
+
+
+@pytest.fixture
+def registry(toy_only):
+    reg = load_plugins(["toy_plugin"], entry_points=False)
+    for cls in BROKEN:
+        reg.components["solver"][cls.name] = cls
+    return reg
+
+
+def failed(results: list[CheckResult]) -> dict[str, CheckResult]:
+    return {r.check: r for r in results if not r.ok}
+
+
+def test_good_toy_solvers_pass(registry):
+    for name in ("toy_mean", "toy_half"):
+        results = assert_conformant(name, registry=registry)
+        checks = {r.check for r in results if r.status == "passed"}
+        assert {"fit", "output", "determinism", "batch of one", "one sample", "inputs not mutated (sample)"} <= checks
+
+
+@pytest.mark.parametrize("mode, check, words", [
+    ("nan", "output", "NaN"),
+    ("shape", "output", "shape (4, 4, 2), expected (4, 4, 3)"),
+    ("outside", "output", "outside the decision set"),
+    ("raise", "output", "exploded on purpose"),
+    ("mutate", "inputs not mutated (sample)", "modified the test instances"),
+])
+def test_toy_bad_modes_are_caught(registry, mode, check, words):
+    bad = failed(check_solver("toy_bad", params={"mode": mode}, registry=registry))
+    assert check in bad, bad
+    assert words in bad[check].message
+    assert bad[check].fix
+
+
+@pytest.mark.parametrize("name, check, words", [
+    ("t_global_random", "determinism", "same ctx seed differ"),
+    ("t_varies", "deterministic policy", "stochastic = False"),
+    ("t_refuses_none", "fit", "fit raised"),
+    ("t_squeezes", "batch of one", "B=1"),
+    ("t_edits_expert", "inputs not mutated (fit)", "expert samples"),
+    ("t_forgetful", "save/load", "samples differently"),
+    ("t_numpy_state", "save/load", "weights_only=True"),
+    ("t_text_diag", "diagnostics", "not a number"),
+    ("t_elsewhere", "supported problems", "supports none"),
+])
+def test_contract_breaches_are_caught(registry, name, check, words):
+    bad = failed(check_solver(name, registry=registry, problems=["toy"]))
+    assert check in bad, bad
+    assert words in bad[check].message
+    assert bad[check].fix
+
+
+def test_needs_expert_false_gets_none_and_the_fix_says_so(registry):
+    bad = failed(check_solver("t_refuses_none", registry=registry, problems=["toy"]))
+    assert "needs_expert = False" in bad["fit"].fix
+
+
+def test_assert_conformant_lists_every_failure_with_a_fix(registry):
+    with pytest.raises(AssertionError) as info:
+        assert_conformant("t_global_random", registry=registry, problems=["toy"])
+    text = str(info.value)
+    assert "solver 't_global_random' failed" in text
+    assert "determinism" in text and "fix: draw all randomness from ctx.generator" in text
+
+
+def test_unknown_solver_and_unknown_problem(registry):
+    (missing,) = check_solver("no_such_solver", registry=registry)
+    assert missing.check == "registered" and "toy_mean" in missing.message
+    bad = failed(check_solver("toy_half", registry=registry, problems=["nowhere"]))
+    assert "no problem 'nowhere'" in bad["problem"].message
+
+
+def test_unsupported_problems_are_skipped_not_failed(toy_only):
+    reg = load_plugins(["toy_plugin", "noflat_plugin"], entry_points=False)
+    results = check_solver("toy_mean", registry=reg)
+    skipped = [r for r in results if r.status == "skipped" and r.check == "supports"]
+    assert [r.problem for r in skipped] == ["toy_noflat"]
+    assert all(r.ok for r in results)
+
+
+# ------------------------------------------------------------------ every bundled solver passes
+
+#: Tiny budgets; each solver gets the keys it declares (the parameter lists are still evolving).
+TINY = {"train_steps": 3, "epochs": 2, "steps": 3, "iterations": 5, "hidden": 16, "layers": 1, "depth": 1,
+        "diffusion_steps": 8, "sample_steps": 2, "batch_size": 16, "batch_samples": 4}
+BUNDLED = ("full_power", "wmmse", "random", "uniform", "random_budget", "gdm", "cfg", "discriminative")
+
+
+@pytest.fixture(scope="module")
+def bundled():
+    return load_plugins(entry_points=True)
+
+
+@pytest.mark.parametrize("name", BUNDLED)
+def test_bundled_solver_is_conformant(bundled, name):
+    if not bundled.has("solver", name):
+        pytest.skip(f"bundled solver '{name}' is not registered (yet)")
+    declared = {p.name for p in bundled.get("solver", name).parameters}
+    params = {k: v for k, v in TINY.items() if k in declared}
+    results = assert_conformant(name, registry=bundled, params=params, n_train=8, n_test=3, n_samples=3,
+                                expert_samples=4)
+    assert any(r.check == "output" and r.status == "passed" for r in results)
+
+
+class UnseededFit(ForgetfulState):
+    """Fits a level from the global RNG."""
+
+    name = "t_unseeded_fit"
+
+    def fit(self, problem, instances, expert_samples, ctx):
+        self.level = float(torch.rand(()))
+
+    def state_dict(self):
+        return {"level": self.level}
+
+    def load_state_dict(self, state):
+        self.level = state["level"]
+
+
+def test_unseeded_fit_is_caught(registry):
+    registry.components["solver"][UnseededFit.name] = UnseededFit
+    bad = failed(check_solver("t_unseeded_fit", registry=registry, problems=["toy"]))
+    assert list(bad) == ["reproducible fit"]
+    assert "torch.random.fork_rng" in bad["reproducible fit"].fix
+
+
+def test_example_package_is_conformant(bundled, monkeypatch):
+    """examples/wrbench-example-solver, loaded with -p next to the bundled plugins (CI also pip-installs it)."""
+    from pathlib import Path
+
+    monkeypatch.syspath_prepend(str(Path(__file__).parent.parent / "examples" / "wrbench-example-solver"))
+    registry = load_plugins(["wrbench_example_solver"], entry_points=True)
+    assert registry.owners[("solver", "gaussian")] in ("wrbench_example_solver", "example_solver")
+    assert {"gdm", "full_power", "uniform"} <= set(registry.names("solver"))
+    results = assert_conformant("gaussian", registry=registry, n_train=8, n_test=3, n_samples=3, expert_samples=4)
+    assert {r.problem for r in results if r.check == "save/load" and r.status == "passed"} >= {"power_control", "sum_rate"}
