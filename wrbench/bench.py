@@ -270,12 +270,37 @@ def _git_commit() -> str | None:
         return None
 
 
+def load_average() -> list[float] | None:
+    """The 1, 5 and 15-minute load averages (None where the OS has none)."""
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except (AttributeError, OSError):
+        return None
+
+
 def make_run(benchmarks: dict[str, dict[str, Any]], device: str, settings: dict[str, Any] | None = None,
-             name: str | None = None, fp: dict[str, Any] | None = None) -> dict[str, Any]:
-    """A run record: the fingerprint, settings and, per case id, extra info and the raw `rounds` (seconds)."""
+             name: str | None = None, fp: dict[str, Any] | None = None,
+             load: dict[str, list[float] | None] | None = None) -> dict[str, Any]:
+    """A run record: the fingerprint, settings, the machine load around the run and, per case id,
+    extra info and the raw `rounds` (seconds)."""
     fp = fp if fp is not None else fingerprint(device)
     return {"format": 1, "name": name, "saved": time.time(), "commit": _git_commit(), "fingerprint": fp,
-            "fingerprint_id": fingerprint_id(fp), "settings": settings or {}, "benchmarks": benchmarks}
+            "fingerprint_id": fingerprint_id(fp), "settings": settings or {}, "load_average": load or {},
+            "benchmarks": benchmarks}
+
+
+BUSY_LOAD_PER_CORE = 1.0
+
+
+def busy_warning(run: dict[str, Any], label: str) -> str | None:
+    """A warning when the 1-minute load average around a run exceeded the core count (other work competed)."""
+    cores = int(run.get("fingerprint", {}).get("cpu_count") or 1)
+    loads = [v[0] for v in (run.get("load_average") or {}).values() if v]
+    if loads and max(loads) > BUSY_LOAD_PER_CORE * cores:
+        return (f"the machine was busy during the {label} run '{run.get('name') or 'current'}' (1-min load average up to "
+                f"{max(loads):g} on {cores} cores): its timings include contention from other processes, so a "
+                "verdict may reflect the load rather than the code")
+    return None
 
 
 def save_run(run: dict[str, Any], storage: Path, name: str) -> Path:
@@ -346,6 +371,10 @@ def compare_runs(baseline: dict[str, Any], current: dict[str, Any], fail_over_pc
         diff = "; ".join(fingerprint_diff(baseline.get("fingerprint", {}), current.get("fingerprint", {})))
         warnings.append(f"baseline '{baseline.get('name')}' was measured on a different machine fingerprint ({diff}): "
                         "verdicts are informative only and never fail")
+    for run, label in ((baseline, "baseline"), (current, "current")):
+        busy = busy_warning(run, label)
+        if busy:
+            warnings.append(busy)
     names = list(current["benchmarks"]) + [k for k in baseline["benchmarks"] if k not in current["benchmarks"]]
     out = []
     for name in names:
@@ -390,7 +419,8 @@ def latency_rows(run: dict[str, Any]) -> list[list[str]]:
         speedup = "-" if ref_med is None or b.get("role") == "expert" else f"{ref_med / med:.3g}x"
         rows.append([b["component"], str(b["n"]), str(b["batch"]), str(b["samples"]), str(len(b["rounds"])),
                      fmt_seconds(med), fmt_seconds(med / b["batch"]),
-                     fmt_seconds(ref_med / b["batch"]) if ref_med is not None else "-", speedup, b.get("weights", "")])
+                     fmt_seconds(ref_med / b["batch"]) if ref_med is not None else "-", speedup,
+                     str(b.get("weights", "")).split(" (")[0]])
     return rows
 
 
@@ -416,3 +446,89 @@ def benchmarks_dir() -> Path | None:
 
 def as_dict(case: Case) -> dict[str, Any]:
     return asdict(case)
+
+
+# ------------------------------------------------------------------ the runner
+
+
+@dataclass
+class Outcomes:
+    """What pytest reported: failed benchmarks (case id -> message) and skipped ones (id -> reason)."""
+
+    failed: dict[str, str] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)
+    collection_errors: list[str] = field(default_factory=list)
+    exit_code: int = 0
+
+
+class _Collector:
+    """An in-process pytest plugin that records each benchmark's outcome."""
+
+    def __init__(self) -> None:
+        self.outcomes = Outcomes()
+
+    @staticmethod
+    def _case(nodeid: str) -> str:
+        return nodeid.rsplit("[", 1)[-1].rstrip("]") if "[" in nodeid else nodeid
+
+    def pytest_runtest_logreport(self, report: Any) -> None:
+        if report.failed:
+            text = getattr(report, "longreprtext", "") or str(report.longrepr)
+            errors = [ln.strip()[1:].strip() for ln in text.splitlines() if ln.strip().startswith("E ")]
+            lines = errors or text.strip().splitlines() or ["failed"]
+            self.outcomes.failed[self._case(report.nodeid)] = lines[0] if errors else lines[-1]
+        elif report.skipped and report.when in ("setup", "call"):
+            longrepr = report.longrepr
+            reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+            self.outcomes.skipped[self._case(report.nodeid)] = reason.removeprefix("Skipped: ")
+
+    def pytest_collectreport(self, report: Any) -> None:
+        if report.failed:
+            self.outcomes.collection_errors.append(str(report.longrepr).strip().splitlines()[-1])
+
+
+def run_benchmarks(
+    *,
+    solvers: Sequence[str] = (),
+    sizes: Sequence[int] = (),
+    batches: Sequence[int] = (),
+    samples: int = DEFAULT_SAMPLES,
+    device: str = "cpu",
+    include_expert: bool = True,
+    plugins: Sequence[str] = (),
+    strict_plugins: bool = False,
+    max_time: float = 2.0,
+    min_rounds: int = 5,
+    max_rounds: int = 50,
+    bench_dir: Path | None = None,
+    pytest_args: Sequence[str] = (),
+) -> tuple[dict[str, dict[str, Any]], Outcomes]:
+    """Run `benchmarks/` through pytest-benchmark in this process; (run entries by case id, outcomes)."""
+    import tempfile
+
+    import pytest
+
+    bench_dir = bench_dir or benchmarks_dir()
+    if bench_dir is None:
+        raise FileNotFoundError("benchmarks/test_latency.py not found: run from a wrbench source checkout")
+    with tempfile.TemporaryDirectory(prefix="wrbench-bench-") as tmp:
+        json_path = Path(tmp) / "run.json"
+        args = [str(bench_dir), "-q", "-p", "no:cacheprovider", "--import-mode=importlib", "-o", "addopts=",
+                "--benchmark-json", str(json_path), "--benchmark-sort=name", "--benchmark-name=short",
+                "--benchmark-columns=median,iqr,min,max,rounds",
+                "--samples", str(samples), "--device", device, "--max-time", str(max_time),
+                "--min-rounds", str(min_rounds), "--max-rounds", str(max_rounds)]
+        args += [a for s in solvers for a in ("--solver", s)]
+        args += [a for n in sizes for a in ("--size", str(n))]
+        args += [a for b in batches for a in ("--batch", str(b))]
+        args += [a for p in plugins for a in ("--wrbench-plugin", p)]
+        if strict_plugins:
+            args.append("--wrbench-strict-plugins")
+        if not include_expert:
+            args.append("--no-expert")
+        args += list(pytest_args)
+        collector = _Collector()
+        code = pytest.main(args, plugins=[collector])
+        collector.outcomes.exit_code = int(code)
+        data = json.loads(json_path.read_text()) if json_path.is_file() else {}
+    return from_pytest_json(data), collector.outcomes

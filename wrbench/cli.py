@@ -98,9 +98,14 @@ def run(suite: str, overrides, output, cache_dir, resume, save_samples, publish,
 
     spec = _load_suite(suite, registry, overrides)
     outdir = _outdir(spec, output)
-    summary = run_suite(spec, registry, outdir, resume=resume, save_samples=save_samples, quiet=quiet,
-                        cache_dir=Path(cache_dir) if cache_dir else None,
-                        executor=_executor(executor, scheduler, workers, spec.device))
+    try:
+        summary = run_suite(spec, registry, outdir, resume=resume, save_samples=save_samples, quiet=quiet,
+                            cache_dir=Path(cache_dir) if cache_dir else None,
+                            executor=_executor(executor, scheduler, workers, spec.device))
+    except KeyboardInterrupt:
+        err.print(f"interrupted: finished cells are kept in {outdir}; continue with `wrbench run {suite} --resume`"
+                  + (f" -o {output}" if output else ""), highlight=False)
+        sys.exit(130)
     _render(outdir, publish, quiet)
     if summary.failed:
         err.print(f"{len(summary.failed)} cell(s) failed; tracebacks under {outdir / 'logs'}", highlight=False)
@@ -214,6 +219,146 @@ def export(suite: str, split: str, rep: int, output: str, overrides, registry: R
     arrays = bench.problem(splits[split]).export_instances(instances)
     np.savez(output, **arrays)
     click.echo(f"wrote {len(instances)} instances ({', '.join(f'{k} {v.shape}' for k, v in arrays.items())}) to {output}")
+
+
+@cli.command(name="new-plugin")
+@click.argument("name")
+@click.option("--dir", "directory", type=click.Path(), metavar="DIR",
+              help="Folder to write the package to (default: ./wrbench-NAME); must not exist or be empty.")
+def new_plugin(name: str, directory: str | None) -> None:
+    """Write a pip-installable solver plugin package for solver NAME, with conformance tests."""
+    from .scaffold import ScaffoldError, names_for, write_plugin
+
+    try:
+        root, files = write_plugin(name, directory)
+    except ScaffoldError as exc:
+        raise UsageFailure(str(exc)) from None
+    for path in files:
+        click.echo(f"  wrote {path}")
+    names = names_for(name)
+    click.echo(f"\nplugin package written to {root}. Next:\n"
+               f"  pip install -e {root}\n"
+               f"  pytest {root}\n"
+               f"  wrbench plugins\n"
+               f"  wrbench run SUITE --set 'solvers=[{{name: {names.solver}}}]'\n"
+               f"(or, without installing: wrbench run -p {names.module} SUITE ... from {root})")
+
+
+@cli.command()
+@click.option("--solver", "solvers", multiple=True, metavar="NAME",
+              help="Benchmark only this solver (repeatable). Default: every registered solver that supports power_control.")
+@click.option("--size", "sizes", multiple=True, type=click.IntRange(min=1), metavar="N",
+              help="Network size N (repeatable). Default: 20, 50, 200 on cpu; 20, 50, 200, 1000 on cuda.")
+@click.option("--batch", "batches", multiple=True, type=click.IntRange(min=1), metavar="B",
+              help="Networks per sample() call (repeatable). Default: 1 and 8.")
+@click.option("--samples", type=click.IntRange(min=1), default=50, show_default=True, help="Samples S per network.")
+@click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
+@click.option("--no-expert", is_flag=True, help="Do not time the expert (primal_dual) as the reference.")
+@click.option("--save", "save_name", metavar="NAME", help="Save this run as NAME (raw rounds included).")
+@click.option("--compare", "compare_to", is_flag=False, flag_value="@last", default=None, metavar="[RUN]",
+              help="Compare with the saved run RUN (a name or a .json file); without RUN, the last run saved on this machine fingerprint.")
+@click.option("--fail-over", type=click.FloatRange(min=0), metavar="PCT",
+              help="Exit 1 if a latency got more than PCT % slower and the rounds differ significantly "
+                   "(one-sided Mann-Whitney U, p < 0.01). Implies --compare.")
+@click.option("--storage", type=click.Path(file_okay=False), default=".benchmarks/wrbench", show_default=True,
+              help="Folder of saved runs, one subfolder per machine fingerprint.")
+@click.option("--max-time", type=click.FloatRange(min=0), default=2.0, show_default=True,
+              help="Seconds of timed rounds to aim for per benchmark.")
+@click.option("--min-rounds", type=click.IntRange(min=1), default=5, show_default=True,
+              help="Fewest timed rounds per benchmark (p < 0.01 needs at least 5 on each side).")
+@click.option("--list", "list_only", is_flag=True, help="List the benchmarks and what is not benchmarked, run nothing.")
+@plugin_options
+def bench(solvers, sizes, batches, samples, device, no_expert, save_name, compare_to, fail_over, storage, max_time,
+          min_rounds, list_only, registry: Registry) -> None:
+    """Time sampling latency (pytest-benchmark), save runs and compare them across commits."""
+    from rich.table import Table
+
+    from . import bench as wb
+    from .benchstats import ALPHA
+
+    _warn_failed_plugins(registry)
+    out = Console()
+    if not out.is_terminal:
+        out = Console(width=200)
+    known = set(registry.names("solver")) | set(registry.names("expert"))
+    for name in solvers:
+        if name not in known:
+            from .plugins import UnknownComponent
+
+            raise UsageFailure(str(UnknownComponent("solver", name, known)))
+    if device == "cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            raise UsageFailure("--device cuda: CUDA is not available on this machine")
+    found = wb.discover(registry, solvers=solvers, sizes=sizes, batches=batches or wb.DEFAULT_BATCHES,
+                        samples=samples, device=device, include_expert=not no_expert)
+    for name, reason in found.skipped:
+        click.echo(f"not benchmarked: {name}: {reason}", err=True)
+    if list_only:
+        for case in found.cases:
+            click.echo(f"{case.id:<32} {case.role:<7} N={case.n:<5} B={case.batch:<3} S={case.samples}"
+                       + (f"  ({case.error})" if case.error else ""))
+        return
+    if not found.cases:
+        raise UsageFailure("nothing to benchmark")
+    from .machine import fingerprint
+
+    fp = fingerprint(device)
+    fp_id = wb.fingerprint_id(fp)
+    baseline_path = None
+    if compare_to is not None or fail_over is not None:
+        baseline_path, warning = wb.find_baseline(Path(storage), fp_id, None if compare_to in (None, "@last") else compare_to)
+        if warning:
+            err.print(f"[yellow]warning:[/] {warning}", highlight=False)
+        if baseline_path is None and compare_to not in (None, "@last"):
+            raise UsageFailure(warning or "baseline not found")
+    settings = {"solvers": list(solvers), "sizes": list(sizes) or list(wb.default_sizes(device)),
+                "batches": list(batches or wb.DEFAULT_BATCHES), "samples": samples, "device": device,
+                "max_time": max_time, "min_rounds": min_rounds}
+    load_start = wb.load_average()
+    benchmarks, outcomes = wb.run_benchmarks(
+        solvers=solvers, sizes=sizes, batches=batches, samples=samples, device=device, include_expert=not no_expert,
+        plugins=registry.modules, max_time=max_time, min_rounds=min_rounds)
+    run_record = wb.make_run(benchmarks, device, settings, name=save_name, fp=fp,
+                             load={"start": load_start, "end": wb.load_average()})
+
+    table = Table(title=f"sampling latency (median of rounds) on {fp['cpu']}, {fp['cpu_count']} cores, "
+                        f"torch {fp['torch']}, {fp['device']}")
+    for col in ("component", "N", "B", "S", "rounds", "per call", "per network", "expert per network", "speed-up", "weights"):
+        table.add_column(col, overflow="fold")
+    for row in wb.latency_rows(run_record):
+        table.add_row(*row)
+    out.print(table)
+    problems = [*outcomes.collection_errors, *(f"{k}: {v}" for k, v in outcomes.failed.items())]
+    for case_id, reason in outcomes.skipped.items():
+        click.echo(f"skipped: {case_id}: {reason}", err=True)
+    for line in problems:
+        click.echo(f"error: {line}", err=True)
+
+    failed = bool(problems)
+    if save_name:
+        path = wb.save_run(run_record, Path(storage), save_name)
+        out.print(f"saved run '{save_name}' to {path} (fingerprint {fp_id})", highlight=False)
+    if baseline_path is not None:
+        baseline = wb.load_run(baseline_path)
+        comparisons, warnings = wb.compare_runs(baseline, run_record, fail_over)
+        for warning in warnings:
+            err.print(f"[yellow]warning:[/] {warning}", highlight=False)
+        ctable = Table(title=f"compared with '{baseline.get('name')}' ({baseline_path}, commit {baseline.get('commit') or '?'})"
+                             f" -> now (commit {run_record.get('commit') or '?'}); one-sided Mann-Whitney U on raw rounds, "
+                             f"alpha {ALPHA}" + (f", fail over +{fail_over:g}%" if fail_over is not None else ""))
+        for col in ("benchmark", "baseline median", "current median", "ratio", "change", "p", "verdict"):
+            ctable.add_column(col, overflow="fold")
+        for row in wb.comparison_rows(comparisons):
+            ctable.add_row(*row)
+        out.print(ctable)
+        regressed = [c.name for c in comparisons if c.fails]
+        if regressed:
+            err.print(f"[red]regressed by more than {fail_over:g}% (significant):[/] {', '.join(regressed)}", highlight=False)
+            failed = True
+    if failed:
+        sys.exit(1)
 
 
 def main() -> None:

@@ -1,0 +1,29 @@
+"""Sampling latency of every registered solver that supports the benchmark problem, and of the expert.
+
+Each case times `solver.sample(problem, networks, S, ctx)` for one network
+(B=1) or a batch of networks, at size N, with `wrbench.timing.clock` as the
+pytest-benchmark timer (it synchronizes CUDA before reading the clock, like
+the leaderboard's latency columns). Rounds: one untimed first call (which also
+validates the output shape), one warm-up round, then enough rounds to fill
+`--max-time`, at least `--min-rounds`. `extra_info` records whether the solver
+ran with random weights or needed no weights.
+"""
+from __future__ import annotations
+
+import pytest
+
+from wrbench.bench import rounds_for
+from wrbench.timing import clock
+
+pytestmark = pytest.mark.benchmark(timer=clock, group="latency", disable_gc=False)
+
+
+def test_latency(benchmark, bench, case, request):
+    if case.error:
+        pytest.skip(f"{case.name}: {case.error}")
+    prepared = bench.prepare(case)
+    opt = request.config.getoption
+    rounds = rounds_for(prepared.first_seconds, opt("max_time"), opt("min_rounds"), opt("max_rounds"))
+    benchmark.extra_info.update(prepared.extra_info)
+    benchmark.group = f"N={case.n} B={case.batch}"
+    benchmark.pedantic(prepared.call, rounds=rounds, warmup_rounds=1, iterations=1)

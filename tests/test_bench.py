@@ -1,0 +1,211 @@
+"""Latency benchmarks: the significance rule, run storage, discovery of third-party solvers, and `wrbench bench`.
+
+Nothing here runs the real benchmarks: the end-to-end runs time a tiny solver
+at N=3 with two samples and no expert.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from wrbench import bench as wb
+from wrbench.benchstats import compare_rounds, min_p_value
+from wrbench.plugins import load_plugins
+from wrbench.timing import clock, measure
+
+PLUGINS = ("wrbench_plugins.power_control", "bench_toy_plugin")
+
+
+def _rounds(seed: int, median: float, sigma: float, n: int) -> np.ndarray:
+    """n lognormal rounds with exactly the given median."""
+    x = np.random.default_rng(seed).lognormal(0.0, sigma, n)
+    return x * (median / np.median(x))
+
+
+# ------------------------------------------------------------ significance rule
+
+
+def test_thirty_percent_slowdown_with_low_noise_fails():
+    base, cur = _rounds(1, 1.0, 0.02, 15), _rounds(2, 1.3, 0.02, 15)
+    c = compare_rounds("x", base, cur, fail_over_pct=10)
+    assert c.verdict == "regressed" and c.fails
+    assert c.p_value < 0.01 and c.change_pct == pytest.approx(30.0)
+
+
+def test_thirty_percent_inside_heavy_noise_does_not_fail():
+    base, cur = _rounds(3, 1.0, 1.0, 15), _rounds(4, 1.3, 1.0, 15)
+    c = compare_rounds("x", base, cur, fail_over_pct=10)
+    assert c.change_pct == pytest.approx(30.0)
+    assert c.p_value >= 0.01 and c.verdict == "unchanged" and not c.fails
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_heavy_noise_is_not_a_regression_across_seeds(seed):
+    c = compare_rounds("x", _rounds(10 + seed, 1.0, 1.0, 10), _rounds(50 + seed, 1.3, 1.0, 10), fail_over_pct=10)
+    assert not c.fails
+
+
+def test_significant_but_under_threshold_is_slower_not_failing():
+    c = compare_rounds("x", _rounds(5, 1.0, 0.01, 15), _rounds(6, 1.05, 0.01, 15), fail_over_pct=10)
+    assert c.verdict == "slower" and not c.fails
+
+
+def test_faster_new_missing_and_too_few_rounds():
+    assert compare_rounds("x", _rounds(7, 1.0, 0.01, 10), _rounds(8, 0.5, 0.01, 10)).verdict == "faster"
+    assert compare_rounds("x", None, [1.0]).verdict == "new"
+    assert compare_rounds("x", [1.0], None).verdict == "missing"
+    assert min_p_value(3, 3) == pytest.approx(0.05)
+    few = compare_rounds("x", [1.0, 1.0, 1.0], [2.0, 2.0, 2.0], fail_over_pct=10)
+    assert few.verdict == "too few rounds" and not few.fails
+
+
+def _run(rounds: dict[str, list[float]], fp: dict | None = None) -> dict:
+    fp = fp or {"cpu": "test cpu", "cpu_count": 2, "torch": "2", "device": "cpu"}
+    benches = {k: {"role": "solver", "component": k.split("-")[0], "n": 20, "batch": 1, "samples": 50, "rounds": list(v)}
+               for k, v in rounds.items()}
+    return wb.make_run(benches, "cpu", {"samples": 50}, fp=fp)
+
+
+def test_different_fingerprints_warn_and_do_not_fail():
+    base = _run({"a-N20-B1": list(_rounds(1, 1.0, 0.02, 15))})
+    cur = _run({"a-N20-B1": list(_rounds(2, 1.3, 0.02, 15))}, fp={"cpu": "other cpu", "cpu_count": 64, "torch": "2", "device": "cpu"})
+    comparisons, warnings = wb.compare_runs(base, cur, fail_over_pct=10)
+    assert comparisons[0].verdict == "regressed" and not comparisons[0].fails
+    assert warnings and "different machine fingerprint" in warnings[0] and "cpu_count: 2 -> 64" in warnings[0]
+    same, none = wb.compare_runs(base, _run({"a-N20-B1": list(_rounds(2, 1.3, 0.02, 15))}), fail_over_pct=10)
+    assert same[0].fails and not none
+
+
+# ---------------------------------------------------------------------- storage
+
+
+def test_storage_round_trip(tmp_path: Path):
+    run = _run({"a-N20-B1": [0.1, 0.2, 0.3], "b-N20-B8": [1.0, 2.0]})
+    first = wb.save_run(run, tmp_path, "A")
+    assert first == tmp_path / run["fingerprint_id"] / "A.json"
+    loaded = wb.load_run(first)
+    assert loaded["benchmarks"] == run["benchmarks"] and loaded["fingerprint"] == run["fingerprint"]
+    assert loaded["name"] == "A" and loaded["benchmarks"]["a-N20-B1"]["rounds"] == [0.1, 0.2, 0.3]
+    second = wb.save_run(run, tmp_path, "B")
+    assert wb.find_baseline(tmp_path, run["fingerprint_id"], None) == (second, None)
+    assert wb.find_baseline(tmp_path, run["fingerprint_id"], "A") == (first, None)
+    assert wb.find_baseline(tmp_path, run["fingerprint_id"], str(first)) == (first, None)
+    path, warning = wb.find_baseline(tmp_path, "not-this-machine", None)
+    assert path == second and "another" in warning
+    assert wb.find_baseline(tmp_path, run["fingerprint_id"], "nope")[0] is None
+    assert wb.find_baseline(tmp_path / "empty", "x", None)[0] is None
+
+
+def test_fingerprint_id_is_stable_and_sensitive():
+    fp = {"cpu": "c", "cpu_count": 2, "torch": "2", "device": "cpu"}
+    assert wb.fingerprint_id(fp) == wb.fingerprint_id(dict(reversed(list(fp.items()))))
+    assert wb.fingerprint_id(fp) != wb.fingerprint_id({**fp, "device": "cuda:0 (H100)"})
+
+
+def test_from_pytest_json_keeps_raw_rounds():
+    data = {"benchmarks": [{"name": "test_latency[a-N20-B1]", "extra_info": {"case": "a-N20-B1", "n": 20},
+                            "stats": {"data": [0.3, 0.1, 0.2], "median": 0.2}}]}
+    entry = wb.from_pytest_json(data)["a-N20-B1"]
+    assert entry["rounds"] == [0.3, 0.1, 0.2] and entry["median"] == pytest.approx(0.2) and entry["n"] == 20
+
+
+# ------------------------------------------------------------- timing, rounds
+
+
+def test_measure_returns_raw_rounds_after_warmup():
+    calls = []
+    result, seconds = measure(lambda: calls.append(1) or len(calls), warmup=2, rounds=3)
+    assert len(calls) == 5 and result == 5 and len(seconds) == 3 and all(s >= 0 for s in seconds)
+    assert clock() <= clock()
+
+
+def test_rounds_for():
+    assert wb.rounds_for(10.0, 2.0, 5, 50) == 5
+    assert wb.rounds_for(0.001, 2.0, 5, 50) == 50
+    assert wb.rounds_for(0.1, 2.0, 5, 50) == 20
+
+
+# -------------------------------------------------------------------- discovery
+
+
+def test_third_party_solver_is_discovered_and_broken_one_reported(toy_only):
+    registry = load_plugins(PLUGINS)
+    found = wb.discover(registry, sizes=[3], batches=[1, 2], samples=2)
+    ids = [c.id for c in found.cases]
+    assert "bench_tiny-N3-B1" in ids and "bench_tiny-N3-B2" in ids and "primal_dual-N3-B1" in ids
+    assert {"full_power", "wmmse", "random"} <= set(found.names())
+    broken = [c for c in found.cases if c.name == "bench_broken"]
+    assert broken and all("half-written solver" in c.error for c in broken)
+    assert any(name == "exhaustive" for name, _ in found.skipped) is False  # experts are not solvers unless asked for
+    only = wb.discover(registry, solvers=["bench_tiny", "nope"], sizes=[3], batches=[1], include_expert=False)
+    assert [c.id for c in only.cases] == ["bench_tiny-N3-B1"] and only.skipped[0][0] == "nope"
+
+
+def test_prepare_fits_a_learned_solver_minimally(toy_only):
+    bench = wb.Bench(load_plugins(PLUGINS))
+    case = wb.Case("solver", "bench_fitme", 3, 2, 4)
+    prepared = bench.prepare(case)
+    assert tuple(prepared.call().shape) == (2, 4, 3)
+    assert prepared.extra_info["weights"].startswith("random weights (fit with train_steps=0")
+    assert bench._solvers[("bench_fitme", 3, "cpu")][0].steps_done == 0
+    tiny = bench.prepare(wb.Case("solver", "bench_tiny", 3, 1, 2))
+    assert tiny.extra_info["weights"] == "no learned weights" and tiny.extra_info["case"] == "bench_tiny-N3-B1"
+    with pytest.raises(RuntimeError, match="half-written"):
+        bench.prepare(wb.discover(bench.registry, solvers=["bench_broken"], sizes=[3], batches=[1],
+                                  include_expert=False).cases[0])
+
+
+def test_cli_list_shows_third_party_solver(wrbench):
+    result = wrbench("bench", "--list", "--size", "3", "--batch", "1", plugins=PLUGINS)
+    assert result.exit_code == 0, result.output
+    assert "bench_tiny-N3-B1" in result.output and "primal_dual-N3-B1" in result.output
+    assert "construction failed" in result.output  # bench_broken, listed with its error
+
+
+def test_cli_rejects_unknown_solver(wrbench):
+    result = wrbench("bench", "--solver", "bench_tinny", plugins=PLUGINS)
+    assert result.exit_code == 2 and "did you mean 'bench_tiny'" in result.output
+
+
+# ------------------------------------------------------------------- end to end
+
+
+def test_cli_save_compare_and_fail_over(wrbench, monkeypatch, tmp_path):
+    """Two tiny runs through pytest-benchmark: same speed passes, a 20x slowdown fails, a foreign fingerprint warns."""
+    args = ("bench", "--solver", "bench_tiny", "--no-expert", "--size", "3", "--batch", "1", "--samples", "2",
+            "--max-time", "0.01", "--min-rounds", "8", "--storage", str(tmp_path / "store"))
+    monkeypatch.setenv("BENCH_TINY_DELAY", "0.001")
+    first = wrbench(*args, "--save", "A", plugins=PLUGINS)
+    assert first.exit_code == 0, first.output
+    [saved] = list((tmp_path / "store").glob("*/A.json"))
+    run = json.loads(saved.read_text())
+    entry = run["benchmarks"]["bench_tiny-N3-B1"]
+    assert len(entry["rounds"]) >= 8 and entry["weights"] == "no learned weights" and entry["n"] == 3
+    assert run["fingerprint"]["cpu_count"] >= 1 and run["fingerprint_id"] == saved.parent.name
+
+    same = wrbench(*args, "--compare", "--fail-over", "1000", plugins=PLUGINS)
+    assert same.exit_code == 0, same.output
+    assert "compared with 'A'" in same.output and "bench_tiny-N3-B1" in same.output
+
+    monkeypatch.setenv("BENCH_TINY_DELAY", "0.02")
+    slow = wrbench(*args, "--compare", "A", "--fail-over", "100", plugins=PLUGINS)
+    assert slow.exit_code == 1, slow.output
+    assert "regressed (FAIL)" in slow.output
+
+    foreign = dict(run, fingerprint={**run["fingerprint"], "cpu": "some other cpu"}, fingerprint_id="0000other")
+    (tmp_path / "foreign.json").write_text(json.dumps(foreign))
+    warned = wrbench(*args, "--compare", str(tmp_path / "foreign.json"), "--fail-over", "100", plugins=PLUGINS)
+    assert warned.exit_code == 0, warned.output
+    assert "different machine fingerprint" in warned.output and "regressed" in warned.output
+
+
+def test_busy_machine_warns_on_compare():
+    base = _run({"a-N20-B1": [1.0] * 6})
+    busy = dict(_run({"a-N20-B1": [1.0] * 6}), load_average={"start": [5.0, 4.0, 3.0], "end": [1.0, 1.0, 1.0]})
+    assert wb.busy_warning(base, "baseline") is None
+    assert "load average up to 5 on 2 cores" in wb.busy_warning(busy, "current")
+    _, warnings = wb.compare_runs(base, busy)
+    assert any("busy" in w for w in warnings)
