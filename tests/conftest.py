@@ -1,14 +1,23 @@
 """Shared fixtures: a CLI runner confined to the toy plugin, and toy suites written to tmp_path."""
 from __future__ import annotations
 
+import os
+
+# Tests use tiny tensors: one thread is faster and keeps a shared 2-core machine responsive
+# (the variable also reaches the worker processes the harness spawns).
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 from pathlib import Path
 from typing import Any
 
 import pytest
+import torch
 import yaml
 from click.testing import CliRunner, Result
 
 from wrbench.cli import cli
+
+torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
 
 HERE = Path(__file__).parent
 
