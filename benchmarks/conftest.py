@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 
 import pytest
+import torch
 
 from wrbench.bench import DEFAULT_BATCHES, DEFAULT_SAMPLES, Bench, discover
 from wrbench.plugins import load_plugins
@@ -37,6 +38,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--min-rounds", type=int, default=int(os.environ.get("WRBENCH_BENCH_MIN_ROUNDS", 5)),
                     help="At least this many timed rounds (default 5; a significance test at p < 0.01 needs >= 5).")
     group.addoption("--max-rounds", type=int, default=int(os.environ.get("WRBENCH_BENCH_MAX_ROUNDS", 50)))
+    group.addoption("--threads", type=int, default=int(os.environ.get("WRBENCH_BENCH_THREADS", 0)), metavar="T",
+                    help="torch.set_num_threads(T) for the run (default 0: torch's default). On a shared machine, "
+                         "fewer threads than cores avoid the slowdowns of oversubscribed OpenMP threads.")
 
 
 def _settings(config: pytest.Config) -> dict:
@@ -55,12 +59,22 @@ def pytest_configure(config: pytest.Config) -> None:
     if not hasattr(config.option, "wrbench_plugin"):
         return
     plugins = (config.getoption("wrbench_plugin") or []) + _env_list("WRBENCH_BENCH_PLUGINS")
+    threads = config.getoption("threads")
+    if threads and threads > 0:
+        config.stash[THREADS_KEY] = torch.get_num_threads()
+        torch.set_num_threads(threads)
     registry = load_plugins(plugins, strict=config.getoption("wrbench_strict_plugins"))
     settings = _settings(config)
     config.stash[BENCH_KEY] = (Bench(registry), discover(registry, **settings), settings)
 
 
 BENCH_KEY = pytest.StashKey[tuple]()
+THREADS_KEY = pytest.StashKey[int]()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if THREADS_KEY in config.stash:  # `wrbench bench` runs pytest in its own process: leave it as it was
+        torch.set_num_threads(config.stash[THREADS_KEY])
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -79,7 +93,7 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
         return []
     bench_, found, settings = config.stash[BENCH_KEY]
     lines = [f"wrbench latency: {len(found.cases)} cases ({', '.join(found.names()) or 'none'}), "
-             f"samples={settings['samples']}, device={settings['device']}"]
+             f"samples={settings['samples']}, device={settings['device']}, torch threads={torch.get_num_threads()}"]
     lines += [f"wrbench: plugin '{r.name}' not loaded: {r.error}" for r in bench_.registry.failures()]
     lines += [f"wrbench: not benchmarked: {name}: {reason}" for name, reason in found.skipped]
     return lines

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from wrbench import bench as wb
 from wrbench.benchstats import compare_rounds, min_p_value
@@ -178,12 +179,14 @@ def test_cli_save_compare_and_fail_over(wrbench, monkeypatch, tmp_path):
     args = ("bench", "--solver", "bench_tiny", "--no-expert", "--size", "3", "--batch", "1", "--samples", "2",
             "--max-time", "0.01", "--min-rounds", "8", "--storage", str(tmp_path / "store"))
     monkeypatch.setenv("BENCH_TINY_DELAY", "0.001")
-    first = wrbench(*args, "--save", "A", plugins=PLUGINS)
+    threads_before = torch.get_num_threads()
+    first = wrbench(*args, "--save", "A", "--threads", "1", plugins=PLUGINS)
     assert first.exit_code == 0, first.output
     [saved] = list((tmp_path / "store").glob("*/A.json"))
     run = json.loads(saved.read_text())
     entry = run["benchmarks"]["bench_tiny-N3-B1"]
     assert len(entry["rounds"]) >= 8 and entry["weights"] == "no learned weights" and entry["n"] == 3
+    assert entry["torch_threads"] == 1 and run["settings"]["threads"] == 1 and torch.get_num_threads() == threads_before
     assert run["fingerprint"]["cpu_count"] >= 1 and run["fingerprint_id"] == saved.parent.name
 
     same = wrbench(*args, "--compare", "--fail-over", "1000", plugins=PLUGINS)
@@ -209,3 +212,19 @@ def test_busy_machine_warns_on_compare():
     assert "load average up to 5 on 2 cores" in wb.busy_warning(busy, "current")
     _, warnings = wb.compare_runs(base, busy)
     assert any("busy" in w for w in warnings)
+
+
+def test_benchmarks_stay_out_of_the_normal_test_run():
+    import tomllib
+
+    root = Path(__file__).resolve().parent.parent
+    config = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]
+    assert config["testpaths"] == ["tests"]
+    assert (root / "benchmarks" / "test_latency.py").is_file() and wb.benchmarks_dir() is not None
+
+
+def test_different_thread_counts_warn():
+    base, cur = _run({"a-N20-B1": [1.0] * 6}), _run({"a-N20-B1": [1.0] * 6})
+    base["benchmarks"]["a-N20-B1"]["torch_threads"], cur["benchmarks"]["a-N20-B1"]["torch_threads"] = 2, 1
+    _, warnings = wb.compare_runs(base, cur)
+    assert any("thread counts (baseline -> current: 2 -> 1)" in w for w in warnings)

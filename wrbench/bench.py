@@ -195,7 +195,7 @@ class Bench:
             got = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
             raise RuntimeError(f"{case.name} returned samples of shape {got}, expected {expected}")
         info = {**case.info(), "weights": weights, "version": str(getattr(solver, "version", "")),
-                "first_call_seconds": first}
+                "first_call_seconds": first, "torch_threads": torch.get_num_threads()}
         return Prepared(call, info, first)
 
     def _solver(self, case: Case, problem: Problem) -> tuple[Solver, str]:
@@ -375,6 +375,11 @@ def compare_runs(baseline: dict[str, Any], current: dict[str, Any], fail_over_pc
         busy = busy_warning(run, label)
         if busy:
             warnings.append(busy)
+    threads = {(b.get("torch_threads"), c.get("torch_threads")) for k, c in current["benchmarks"].items()
+               if (b := baseline["benchmarks"].get(k)) and b.get("torch_threads") != c.get("torch_threads")}
+    if threads:
+        warnings.append("the runs used different torch thread counts (baseline -> current: "
+                        + ", ".join(f"{a} -> {b}" for a, b in sorted(threads, key=str)) + "); pass the same --threads")
     names = list(current["benchmarks"]) + [k for k in baseline["benchmarks"] if k not in current["benchmarks"]]
     out = []
     for name in names:
@@ -500,6 +505,7 @@ def run_benchmarks(
     max_time: float = 2.0,
     min_rounds: int = 5,
     max_rounds: int = 50,
+    threads: int = 0,
     bench_dir: Path | None = None,
     pytest_args: Sequence[str] = (),
 ) -> tuple[dict[str, dict[str, Any]], Outcomes]:
@@ -517,7 +523,7 @@ def run_benchmarks(
                 "--benchmark-json", str(json_path), "--benchmark-sort=name", "--benchmark-name=short",
                 "--benchmark-columns=median,iqr,min,max,rounds",
                 "--samples", str(samples), "--device", device, "--max-time", str(max_time),
-                "--min-rounds", str(min_rounds), "--max-rounds", str(max_rounds)]
+                "--min-rounds", str(min_rounds), "--max-rounds", str(max_rounds), "--threads", str(threads)]
         args += [a for s in solvers for a in ("--solver", s)]
         args += [a for n in sizes for a in ("--size", str(n))]
         args += [a for b in batches for a in ("--batch", str(b))]

@@ -266,10 +266,13 @@ def new_plugin(name: str, directory: str | None) -> None:
               help="Seconds of timed rounds to aim for per benchmark.")
 @click.option("--min-rounds", type=click.IntRange(min=1), default=5, show_default=True,
               help="Fewest timed rounds per benchmark (p < 0.01 needs at least 5 on each side).")
+@click.option("--threads", type=click.IntRange(min=0), default=0, metavar="T",
+              help="torch.set_num_threads(T) while benchmarking (default: torch's own). Compare runs with the same T; "
+                   "on a shared machine a T below the free cores avoids oversubscribed OpenMP threads.")
 @click.option("--list", "list_only", is_flag=True, help="List the benchmarks and what is not benchmarked, run nothing.")
 @plugin_options
 def bench(solvers, sizes, batches, samples, device, no_expert, save_name, compare_to, fail_over, storage, max_time,
-          min_rounds, list_only, registry: Registry) -> None:
+          min_rounds, threads, list_only, registry: Registry) -> None:
     """Time sampling latency (pytest-benchmark), save runs and compare them across commits."""
     from rich.table import Table
 
@@ -315,11 +318,11 @@ def bench(solvers, sizes, batches, samples, device, no_expert, save_name, compar
             raise UsageFailure(warning or "baseline not found")
     settings = {"solvers": list(solvers), "sizes": list(sizes) or list(wb.default_sizes(device)),
                 "batches": list(batches or wb.DEFAULT_BATCHES), "samples": samples, "device": device,
-                "max_time": max_time, "min_rounds": min_rounds}
+                "max_time": max_time, "min_rounds": min_rounds, "threads": threads}
     load_start = wb.load_average()
     benchmarks, outcomes = wb.run_benchmarks(
         solvers=solvers, sizes=sizes, batches=batches, samples=samples, device=device, include_expert=not no_expert,
-        plugins=registry.modules, max_time=max_time, min_rounds=min_rounds)
+        plugins=registry.modules, max_time=max_time, min_rounds=min_rounds, threads=threads)
     run_record = wb.make_run(benchmarks, device, settings, name=save_name, fp=fp,
                              load={"start": load_start, "end": wb.load_average()})
 
