@@ -90,9 +90,10 @@ def cli() -> None:
               help="Where jobs run: one worker process here, or a Dask cluster.")
 @click.option("--scheduler", metavar="ADDRESS", help="Dask scheduler address (with --executor dask).")
 @click.option("--workers", type=click.IntRange(min=1), help="Start a local Dask cluster of N workers (with --executor dask).")
+@click.option("--threads", type=click.IntRange(min=1), help="torch threads per worker process (default: torch's choice).")
 @plugin_options
 def run(suite: str, overrides, output, cache_dir, resume, save_samples, publish, quiet, executor, scheduler, workers,
-        registry: Registry) -> None:
+        threads, registry: Registry) -> None:
     """Run SUITE end to end and write its leaderboard."""
     from .runner import run_suite
 
@@ -101,7 +102,7 @@ def run(suite: str, overrides, output, cache_dir, resume, save_samples, publish,
     try:
         summary = run_suite(spec, registry, outdir, resume=resume, save_samples=save_samples, quiet=quiet,
                             cache_dir=Path(cache_dir) if cache_dir else None,
-                            executor=_executor(executor, scheduler, workers, spec.device))
+                            executor=_executor(executor, scheduler, workers, spec.device), threads=threads)
     except KeyboardInterrupt:
         err.print(f"interrupted: finished cells are kept in {outdir}; continue with `wrbench run {suite} --resume`"
                   + (f" -o {output}" if output else ""), highlight=False)

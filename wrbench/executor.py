@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, ContextManager, Iterator, Protocol, Sequence
 
+import torch
+
 from .cache import Cache
 from .plugins import load_plugins
 from .suite import Suite
@@ -37,6 +39,7 @@ class WorkerSetup:
     outdir: str
     cache_dir: str
     save_samples: bool
+    threads: int | None = None
 
     def workbench(self) -> Workbench:
         registry = load_plugins(self.plugin_modules)
@@ -45,6 +48,8 @@ class WorkerSetup:
 
 def _worker_main(setup: WorkerSetup, jobs: mp.Queue, messages: mp.Queue) -> None:
     parent = os.getppid()
+    if setup.threads:
+        torch.set_num_threads(setup.threads)
     bench = setup.workbench()
     while True:
         try:

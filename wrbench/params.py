@@ -24,6 +24,7 @@ class Param:
     min: float | None = None
     max: float | None = None
     nullable: bool = False
+    sampling_only: bool = False  # read only when sampling: changing it reuses a cached fit
 
     def check(self, value: Any) -> Any:
         """Return `value` coerced to this parameter's type or raise ValueError saying why."""
@@ -52,6 +53,8 @@ class Param:
             out["min"] = self.min
         if self.max is not None:
             out["max"] = self.max
+        if self.sampling_only:
+            out["sampling_only"] = True
         return out
 
 

@@ -47,6 +47,7 @@ def run_suite(
     quiet: bool = False,
     cache_dir: Path | None = None,
     executor: Executor | None = None,
+    threads: int | None = None,
 ) -> RunSummary:
     """Run every job not already finished; experts of all repetitions first, then the solver cells."""
     outdir.mkdir(parents=True, exist_ok=True)
@@ -62,6 +63,7 @@ def run_suite(
         outdir=str(outdir),
         cache_dir=str(cache_dir or outdir / "cache"),
         save_samples=save_samples,
+        threads=threads,
     )
     summary = RunSummary()
     jobs = plan(suite)

@@ -194,7 +194,8 @@ class Workbench:
                 raise RuntimeError("the expert's training samples are missing (did the expert job fail?)")
             expert_samples = stored["samples"]
         seed = self._seed("fit", rep, solver.name)
-        key = cache_key("model", solver.name, solver.version, dict(solver.params), seed, expert_key,
+        fit_params = {p.name: solver.params[p.name] for p in type(solver).parameters if not p.sampling_only}
+        key = cache_key("model", solver.name, solver.version, fit_params, seed, expert_key,
                         self.instances(rep, suite.train).fingerprint(), suite.device)
         stored = self.cache.load("model", key)
         if stored is not None:

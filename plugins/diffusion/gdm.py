@@ -1,0 +1,85 @@
+"""Solver `gdm`: the GNN-parametrized diffusion policy of 2504.20277 imitating a stochastic expert."""
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from wrbench.api import Box, Instances, Problem
+from wrbench.params import Param
+
+from .base import DIFFUSION_PARAMETERS, DiffusionSolver, affine_stats
+from .gnn import GDMDenoiser
+from .schedules import Schedule
+from .training import diffusion_loss
+
+
+class GDMSolver(DiffusionSolver):
+    """GNN diffusion policy (2504.20277): one model for any N and QoS level, DDIM / DDPM / DPM-Solver++ sampling."""
+
+    name = "gdm"
+    version = "1"
+    requires = frozenset({"graph"})
+    parameters = DIFFUSION_PARAMETERS + (
+        Param("hidden", int, 64, "hidden features per node F (paper: 1024; 64 fits a 1-2 minute CPU fit at N = 30)",
+              min=1),
+        Param("layers", int, 4, "graph-filter layers L (paper: 6)", min=1),
+        Param("taps", int, 2, "filter taps K of each TAGConv layer (paper: 2)", min=1),
+        Param("normalize_gso", bool, True, "symmetric degree normalization of the graph shift operator in TAGConv"),
+        Param("both_directions", bool, True, "also filter along reversed edges (victim -> interferer); the paper "
+              "filters with S only"),
+        Param("batch_samples", int, 4, "expert samples per training graph in each step (every graph is used every step, "
+              "each signal with its own timestep; paper: 200 signals of 1 graph)", min=1),
+    )
+
+    def _graph(self, problem: Problem, instances: Instances, device: str) -> tuple[torch.Tensor, torch.Tensor, Any]:
+        """Standardized node features, edge_index and edge_weight of the instances' graph batch."""
+        g = problem.graph(instances).to(device)
+        mean, std = self.meta["x_mean"].to(device), self.meta["x_std"].to(device)
+        return (g.x.float() - mean) / std, g.edge_index, None if g.edge_weight is None else g.edge_weight.float()
+
+    def _prepare(self, problem: Problem, instances: Instances, y0: torch.Tensor, device: str) -> None:
+        if not isinstance(problem.decision_set(instances), Box):
+            raise TypeError("gdm diffuses one value per node and needs a box decision set")
+        g = problem.graph(instances)
+        if g.num_nodes != y0.shape[0] * y0.shape[2]:
+            raise ValueError(f"graph has {g.num_nodes} nodes, expected one per coordinate ({y0.shape[0]} x {y0.shape[2]})")
+        mean, std = affine_stats(g.x.float())
+        self.meta = {"node_features": int(g.x.shape[-1]), "x_mean": mean, "x_std": std}
+
+    def _build(self) -> nn.Module:
+        p = self.params
+        return GDMDenoiser(self.meta["node_features"], p.diffusion_steps, p.hidden, p.layers, p.taps, p.normalize_gso,
+                           p.both_directions)
+
+    def _loss(self, problem: Problem, instances: Instances, y0: torch.Tensor, schedule: Schedule, device: str) -> Any:
+        node_x, edge_index, edge_weight = self._graph(problem, instances, device)
+        B, S, D = y0.shape
+        m = self.params.batch_samples
+        rows = torch.arange(B, device=device)[:, None]
+
+        def batch_loss(gen: torch.Generator) -> torch.Tensor:
+            idx = torch.randint(S, (B, m), generator=gen, device=device)
+            x0 = y0[rows, idx].transpose(0, 1).reshape(m, B * D)
+            t = torch.randint(schedule.T, (m, B, 1), generator=gen, device=device).expand(m, B, D).reshape(m, B * D)
+            noise = torch.randn(x0.shape, generator=gen, device=device)
+            return diffusion_loss(self._bind(node_x, edge_index, edge_weight), x0, t, noise, schedule,
+                                  self.params.prediction, self.params.weighting, self.params.gamma)
+
+        return batch_loss
+
+    def _bind(self, node_x: torch.Tensor, edge_index: torch.Tensor, edge_weight: Any) -> Any:
+        """The denoiser as model(x_t, t) on one graph batch."""
+
+        def model(x_t: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+            return self.net(x_t, t, node_x, edge_index, edge_weight)
+
+        return model
+
+    def _model(self, problem: Problem, instances: Instances, n_samples: int, device: str) -> tuple[Any, tuple[int, ...]]:
+        node_x, edge_index, edge_weight = self._graph(problem, instances, device)
+        return self._bind(node_x, edge_index, edge_weight), (n_samples, node_x.shape[0])
+
+    def _unlayout(self, y: torch.Tensor, n_instances: int, n_samples: int) -> torch.Tensor:
+        return y.reshape(n_samples, n_instances, -1).transpose(0, 1)

@@ -1,0 +1,84 @@
+"""gdm: shapes for several N, box handling, reproducibility, save/load, and the batched TAGConv."""
+from __future__ import annotations
+
+import io
+
+import pytest
+import torch
+from torch_geometric.nn import TAGConv
+from test_diffusion_toy import one_thread, ToyProblem, bimodal_expert
+
+from wrbench.api import Context
+from wrbench_plugins.diffusion.gdm import GDMSolver
+from wrbench_plugins.diffusion.gnn import SignalBatchTAGConv, shift_operator
+
+__all__ = ["one_thread"]  # the shared fixture, imported to apply here too
+SMALL = dict(hidden=16, layers=2, train_steps=5, diffusion_steps=20, sample_steps=5)
+
+
+def _expert(B: int, N: int) -> torch.Tensor:
+    return torch.rand(B, 6, N, generator=torch.Generator().manual_seed(N))
+
+
+@pytest.mark.parametrize("nodes", [2, 5, 9])
+def test_shapes_in_box_for_several_n(nodes: int) -> None:
+    problem = ToyProblem()
+    train = problem.make_instances("train", 3, seed=0, nodes=nodes)
+    test = problem.make_instances("test", 2, seed=1, nodes=nodes)
+    solver = GDMSolver(**SMALL)
+    solver.fit(problem, train, _expert(3, nodes), Context(seed=0))
+    x = solver.sample(problem, test, 4, Context(seed=1))
+    assert x.shape == (2, 4, nodes) and torch.isfinite(x).all()
+    assert problem.decision_set(test).contains(x).all()
+    assert 0.0 <= solver.diagnostics["clamped_frac"] <= 1.0
+
+
+def test_one_model_serves_other_n() -> None:
+    problem = ToyProblem()
+    solver = GDMSolver(**SMALL)
+    solver.fit(problem, problem.make_instances("train", 3, seed=0, nodes=4), _expert(3, 4), Context(seed=0))
+    assert solver.sample(problem, problem.make_instances("test", 2, seed=1, nodes=7), 3, Context(seed=1)).shape == (2, 3, 7)
+
+
+def test_reproducible_and_save_load_round_trip() -> None:
+    problem = ToyProblem()
+    train, test = problem.make_instances("train", 4, seed=0), problem.make_instances("test", 3, seed=1)
+    expert = bimodal_expert(4, 16)
+    a, b = GDMSolver(**SMALL), GDMSolver(**SMALL)
+    a.fit(problem, train, expert, Context(seed=7))
+    b.fit(problem, train, expert, Context(seed=7))
+    xa = a.sample(problem, test, 5, Context(seed=2))
+    assert torch.equal(xa, b.sample(problem, test, 5, Context(seed=2)))
+    buffer = io.BytesIO()
+    torch.save(a.state_dict(), buffer)
+    buffer.seek(0)
+    c = GDMSolver()  # other defaults: the stored hyper-parameters must win
+    c.load_state_dict(torch.load(buffer, weights_only=True))
+    assert torch.equal(xa, c.sample(problem, test, 5, Context(seed=2)))
+
+
+def test_batched_tagconv_matches_torch_geometric() -> None:
+    torch.manual_seed(0)
+    n, m, f = 12, 3, 8
+    edge_index = torch.randint(n, (2, 40))
+    weight = torch.rand(40)
+    ours = SignalBatchTAGConv(f, f, K=2, normalize=False)
+    ref = TAGConv(f, f, K=2, normalize=True)
+    ref.load_state_dict(ours.state_dict())
+    z = torch.randn(n, m, f)
+    out = ours(z, shift_operator(edge_index, weight, n, normalize=True))
+    expected = torch.stack([ref(z[:, i], edge_index, weight) for i in range(m)], dim=1)
+    assert torch.allclose(out, expected, atol=1e-5)
+
+
+def test_plugins_register_their_solvers() -> None:
+    import wrbench_plugins.diffusion as diffusion
+    import wrbench_plugins.discriminative as discriminative
+
+    found: list[type] = []
+    diffusion.register_solvers(found.append)
+    discriminative.register_solvers(found.append)
+    assert {"gdm", "cfg", "discriminative"} <= {c.name for c in found}
+    assert diffusion.WRBENCH_API_VERSION == discriminative.WRBENCH_API_VERSION == "1.0"
+    gdm = next(c for c in found if c.name == "gdm")
+    assert gdm.requires == frozenset({"graph"}) and gdm.needs_expert and gdm.stochastic
