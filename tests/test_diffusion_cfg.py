@@ -67,7 +67,7 @@ def test_cfg_on_budget_problem_save_load() -> None:
     buffer = io.BytesIO()
     torch.save(solver.state_dict(), buffer)
     buffer.seek(0)
-    other = CFGSolver()
+    other = CFGSolver(sample_steps=SMALL["sample_steps"], guidance=1.0)  # fit hyper-parameters come from the state
     other.load_state_dict(torch.load(buffer, weights_only=True))
     assert torch.equal(x, other.sample(problem, test, 5, Context(seed=3)))
 

@@ -131,3 +131,13 @@ def test_sweep_makes_one_test_split_per_value_with_a_plot(wrbench, write_suite, 
     half = {r["split"]: r["loss"] for r in rows if r["label"] == "toy_half"}
     assert half["spread=0.4"] > half["spread=0.1"]  # targets further from 0.5 cost the constant policy more
     assert (tmp_path / "out" / "plots" / "sweep_spread.png").stat().st_size > 1000
+
+
+def test_sampling_only_parameters_reuse_one_fit(wrbench, write_suite, tmp_path):
+    solvers = [{"name": "toy_mean", "label": "full"}, {"name": "toy_mean", "label": "shrunk", "params": {"shrink": -5.0}}]
+    suite = write_suite(repetitions=1, solvers=solvers)
+    assert wrbench("run", str(suite), "-o", "out", "-q").exit_code == 0
+    got = {r["label"]: r for r in records(tmp_path / "out").values()}
+    assert got["full"]["fit_cached"] is False and got["shrunk"]["fit_cached"] is True
+    score = {label: got[label]["splits"]["test"]["metrics"]["score"] for label in ("full", "shrunk")}
+    assert score["shrunk"] < score["full"]  # the cached fit is sampled with the cell's own parameter

@@ -78,7 +78,7 @@ class MeanSolver(Solver):
     name = "toy_mean"
     requires = frozenset({"flat"})
     stochastic = False
-    parameters = (Param("shrink", float, 1.0, "multiplies the learned offset"),)
+    parameters = (Param("shrink", float, 1.0, "multiplies the learned offset", sampling_only=True),)
 
     def fit(self, problem, instances, expert_samples, ctx):
         self.offset = (expert_samples.mean(1) - problem.flat(instances).double()).mean(0)

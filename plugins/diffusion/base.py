@@ -216,7 +216,9 @@ class DiffusionSolver(Solver):
         return {"params": dict(self.params), "meta": meta, "net": net_state}
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        self.params = resolve(self.parameters, state["params"])
+        # the fit's hyper-parameters come from the state; how to sample stays this instance's choice
+        sampling = {p.name: self.params[p.name] for p in self.parameters if p.sampling_only}
+        self.params = resolve(self.parameters, {**state["params"], **sampling})
         self.meta = dict(state["meta"])
         self.net = self._build()
         self.net.load_state_dict(state["net"])
