@@ -7,9 +7,11 @@ import pytest
 import torch
 from torch_geometric.nn import TAGConv
 from test_diffusion_toy import one_thread, ToyProblem, bimodal_expert
+from test_ugnn import SMALL as UGNN_SMALL
 
 from wrbench.api import Context
 from wrbench_plugins.diffusion.gdm import GDMSolver
+from wrbench_plugins.diffusion.ugnn import UGNNSolver
 from wrbench_plugins.diffusion.gnn import SignalBatchTAGConv, shift_operator
 
 __all__ = ["one_thread"]  # the shared fixture, imported to apply here too
@@ -40,11 +42,12 @@ def test_one_model_serves_other_n() -> None:
     assert solver.sample(problem, problem.make_instances("test", 2, seed=1, nodes=7), 3, Context(seed=1)).shape == (2, 3, 7)
 
 
-def test_reproducible_and_save_load_round_trip() -> None:
+@pytest.mark.parametrize("solver_cls, small", [(GDMSolver, SMALL), (UGNNSolver, UGNN_SMALL)], ids=["gdm", "ugnn"])
+def test_reproducible_and_save_load_round_trip(solver_cls, small) -> None:
     problem = ToyProblem()
     train, test = problem.make_instances("train", 4, seed=0), problem.make_instances("test", 3, seed=1)
     expert = bimodal_expert(4, 16)
-    a, b = GDMSolver(**SMALL), GDMSolver(**SMALL)
+    a, b = solver_cls(**small), solver_cls(**small)
     a.fit(problem, train, expert, Context(seed=7))
     b.fit(problem, train, expert, Context(seed=7))
     xa = a.sample(problem, test, 5, Context(seed=2))
@@ -53,7 +56,7 @@ def test_reproducible_and_save_load_round_trip() -> None:
     torch.save(a.state_dict(), buffer)
     buffer.seek(0)
     # other defaults: the stored fit hyper-parameters win; sampling ones stay the instance's own
-    c = GDMSolver(sample_steps=SMALL["sample_steps"])
+    c = solver_cls(sample_steps=small["sample_steps"])
     c.load_state_dict(torch.load(buffer, weights_only=True))
     assert torch.equal(xa, c.sample(problem, test, 5, Context(seed=2)))
 
