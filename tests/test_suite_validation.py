@@ -103,3 +103,8 @@ def test_collect_lists_cells(wrbench, write_suite):
     result = wrbench("collect", str(path))
     assert result.exit_code == 0, result.output
     assert "toy_mean/rep1" in result.output and "to run" in result.output
+
+
+def test_errors_inside_an_overridden_key_point_at_the_override(tmp_path, registry):
+    errors = errors_for(tmp_path, registry, GOOD, ["solvers=[{name: toy_hlaf}]"])
+    assert errors[0].startswith(f"{tmp_path / 's.yaml'}:--set: solvers[0].name: unknown solver/expert 'toy_hlaf'")

@@ -131,12 +131,10 @@ class _Checker:
         self.errors.append(f"{where}: {format_path(path)}: {message}")
 
     def _line(self, path: KeyPath) -> str:
-        for cut in range(len(path), -1, -1):
-            if path[:cut] in self.overridden:
-                return "--set"
-            if path[:cut] in self.lines:
-                return str(self.lines[path[:cut]])
-        return "?"
+        prefixes = [path[:cut] for cut in range(len(path), -1, -1)]
+        if any(prefix in self.overridden for prefix in prefixes):
+            return "--set"
+        return next((str(self.lines[prefix]) for prefix in prefixes if prefix in self.lines), "?")
 
     def mapping(self, value: Any, path: KeyPath, allowed: set[str] | dict, required: Sequence[str] = ()) -> dict:
         if not isinstance(value, dict):
