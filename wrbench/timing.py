@@ -44,15 +44,6 @@ def timed(fn: Callable[[], T], device: str | torch.device = "cpu") -> tuple[T, f
     return result, clock(device) - start
 
 
-def timed_after_warmup(
-    fn: Callable[[], T], warmup: Callable[[], object] | None, device: str | torch.device = "cpu"
-) -> tuple[T, float]:
-    """Run `warmup` (e.g. the same call on one instance) untimed, then time `fn`."""
-    if warmup is not None:
-        warmup()
-    return timed(fn, device)
-
-
 def measure(
     fn: Callable[[], T],
     *,

@@ -22,7 +22,7 @@ from .params import resolve
 from .plugins import Registry
 from .results import artifact_name, safe_name
 from .suite import SplitSpec, Suite
-from .timing import timed, timed_after_warmup
+from .timing import measure, timed
 
 Report = Callable[..., None]
 
@@ -83,8 +83,8 @@ class Workbench:
 
     def instances(self, rep: int, split: SplitSpec) -> Instances:
         problem = self.problem(split)
+        key = self._instances_key(rep, split)
         seed = self._seed("instances", rep, split.name)
-        key = cache_key("instances", problem.name, problem.version, split.params, split.instances, seed)
         stored = self.cache.load("instances", key)
         if stored is None:
             if isinstance(split.instances, str):
@@ -96,11 +96,16 @@ class Workbench:
             return instances
         return Instances(stored["arrays"], stored["attrs"])
 
+    def _instances_key(self, rep: int, split: SplitSpec) -> str:
+        problem = self.problem(split)
+        seed = self._seed("instances", rep, split.name)
+        return cache_key("instances", problem.name, problem.version, split.params, split.instances, seed)
+
     def _expert_key(self, rep: int, split: SplitSpec, n_samples: int) -> str:
         e = self.suite.expert
-        inst_key = cache_key("instances", self.suite.problem.name, split.params, split.instances, self._seed("instances", rep, split.name))
         expert_cls = self.registry.get("expert", e.name)
-        return cache_key("expert", e.name, expert_cls.version, e.params, n_samples, inst_key, self._seed("expert", rep, split.name))
+        return cache_key("expert", e.name, expert_cls.version, e.params, n_samples, self._instances_key(rep, split),
+                         self._seed("expert", rep, split.name))
 
     def expert_samples(self, rep: int, split: SplitSpec, n_samples: int, report: Report) -> tuple[torch.Tensor, float]:
         """(samples (B, S, D), expert seconds per instance), computed once and cached."""
@@ -220,10 +225,10 @@ class Workbench:
         ctx = Context(self._seed("sample", rep, solver.name, split.name), suite.device, report)
         report(f"sample {split.name}", 0, 1)
         warm_ctx = ctx.child("warmup")
-        samples, seconds = timed_after_warmup(
+        samples, (seconds,) = measure(
             lambda: solver.sample(problem, on_device, suite.eval_samples, ctx),
-            lambda: solver.sample(problem, on_device.select(slice(0, 1)), min(suite.eval_samples, 2), warm_ctx),
-            suite.device,
+            warmup=lambda: solver.sample(problem, on_device.select(slice(0, 1)), min(suite.eval_samples, 2), warm_ctx),
+            device=suite.device,
         )
         diagnostics = dict(solver.diagnostics)
         if not isinstance(samples, torch.Tensor):
