@@ -5,8 +5,12 @@ Each case times `solver.sample(problem, networks, S, ctx)` for one network
 pytest-benchmark timer (it synchronizes CUDA before reading the clock, like
 the leaderboard's latency columns). Rounds: one untimed first call (which also
 validates the output shape), one warm-up round, then enough rounds to fill
-`--max-time`, at least `--min-rounds`. `extra_info` records whether the solver
-ran with random weights or needed no weights.
+`--max-time`, at least `--min-rounds`. Right before each round (as the
+benchmark's untimed `setup`) the fixed calibration kernel is timed under the
+same load, for about as long as the previous round took (at most 10 ms);
+`extra_info["calibration"]` keeps its seconds per kernel step, one per timed
+round, for `wrbench bench --compare`. `extra_info` also records whether the
+solver ran with random weights or needed no weights.
 """
 from __future__ import annotations
 
@@ -26,4 +30,6 @@ def test_latency(benchmark, bench, case, request):
     rounds = rounds_for(prepared.first_seconds, opt("max_time"), opt("min_rounds"), opt("max_rounds"))
     benchmark.extra_info.update(prepared.extra_info)
     benchmark.group = f"N={case.n} B={case.batch}"
-    benchmark.pedantic(prepared.call, rounds=rounds, warmup_rounds=1, iterations=1)
+    calibration = bench.calibration(case.device, prepared.first_seconds)
+    benchmark.pedantic(prepared.call, setup=calibration, rounds=rounds, warmup_rounds=1, iterations=1)
+    benchmark.extra_info.update(calibration.info(rounds))

@@ -6,6 +6,7 @@ at N=3 with two samples and no expert.
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +14,7 @@ import pytest
 import torch
 
 from wrbench import bench as wb
-from wrbench.benchstats import compare_rounds, min_p_value
+from wrbench.benchstats import calibrated_rounds, compare_rounds, min_p_value
 from wrbench.plugins import load_plugins
 from wrbench.timing import clock, measure
 
@@ -63,33 +64,114 @@ def test_faster_new_missing_and_too_few_rounds():
     assert few.verdict == "too few rounds" and not few.fails
 
 
-def _run(rounds: dict[str, list[float]], fp: dict | None = None) -> dict:
+def _run(rounds: dict[str, list[float]], fp: dict | None = None, calibration: dict[str, list[float]] | None = None,
+         kernel: str = wb.CALIBRATION_KERNEL) -> dict:
     fp = fp or {"cpu": "test cpu", "cpu_count": 2, "torch": "2", "device": "cpu"}
     benches = {k: {"role": "solver", "component": k.split("-")[0], "n": 20, "batch": 1, "samples": 50, "rounds": list(v)}
                for k, v in rounds.items()}
+    for k, seconds in (calibration or {}).items():
+        benches[k].update(calibration=list(seconds), calibration_kernel=kernel)
     return wb.make_run(benches, "cpu", {"samples": 50}, fp=fp)
 
 
 def test_different_fingerprints_warn_and_do_not_fail():
-    base = _run({"a-N20-B1": list(_rounds(1, 1.0, 0.02, 15))})
-    cur = _run({"a-N20-B1": list(_rounds(2, 1.3, 0.02, 15))}, fp={"cpu": "other cpu", "cpu_count": 64, "torch": "2", "device": "cpu"})
+    cal = {"a-N20-B1": list(_rounds(3, 0.01, 0.02, 15))}
+    base = _run({"a-N20-B1": list(_rounds(1, 1.0, 0.02, 15))}, calibration=cal)
+    other = {"cpu": "other cpu", "cpu_count": 64, "torch": "2", "device": "cpu"}
+    cur = _run({"a-N20-B1": list(_rounds(2, 1.3, 0.02, 15))}, fp=other, calibration=cal)
     comparisons, warnings = wb.compare_runs(base, cur, fail_over_pct=10)
     assert comparisons[0].verdict == "regressed" and not comparisons[0].fails
     assert warnings and "different machine fingerprint" in warnings[0] and "cpu_count: 2 -> 64" in warnings[0]
-    same, none = wb.compare_runs(base, _run({"a-N20-B1": list(_rounds(2, 1.3, 0.02, 15))}), fail_over_pct=10)
+    same, none = wb.compare_runs(base, _run({"a-N20-B1": list(_rounds(2, 1.3, 0.02, 15))}, calibration=cal),
+                                 fail_over_pct=10)
     assert same[0].fails and not none
+
+
+# ------------------------------------------------------------------ calibration
+
+
+def _loaded(seed: int, solver_median: float, load: float, n: int = 15, load_sigma: float = 0.1) -> tuple[list, list]:
+    """(rounds, calibration) of a run whose machine is `load` times slower, the load varying from round to round
+    and hitting the solver round and its paired calibration alike."""
+    factor = _rounds(seed, load, load_sigma, n)
+    return list(_rounds(seed + 1, solver_median, 0.02, n) * factor), list(_rounds(seed + 2, 0.01, 0.02, n) * factor)
+
+
+def test_load_change_slowing_rounds_and_calibration_alike_is_not_a_regression():
+    (base, base_cal), (cur, cur_cal) = _loaded(1, 1.0, 1.0), _loaded(11, 1.0, 1.3)
+    c = compare_rounds("x", base, cur, baseline_calibration=base_cal, current_calibration=cur_cal, fail_over_pct=10)
+    assert c.raw.verdict == "regressed" and c.change_pct == pytest.approx(30.0, abs=3)
+    assert c.speed_factor == pytest.approx(1.3, abs=0.05)
+    assert c.verdict == "unchanged" and not c.fails and abs(c.calibrated.change_pct) < 3
+    comparisons, warnings = wb.compare_runs(_run({"a-N20-B1": base}, calibration={"a-N20-B1": base_cal}),
+                                            _run({"a-N20-B1": cur}, calibration={"a-N20-B1": cur_cal}), fail_over_pct=10)
+    assert not comparisons[0].fails and not warnings
+    row = wb.comparison_rows(comparisons)[0]
+    assert row[3].startswith("+") and row[4:6] == ["regressed", f"{c.speed_factor:.3f}"] and row[-1] == "unchanged"
+
+
+def test_solver_slowdown_under_unchanged_calibration_fails():
+    (base, base_cal), (cur, cur_cal) = _loaded(1, 1.0, 1.0), _loaded(11, 1.3, 1.0)
+    comparisons, _ = wb.compare_runs(_run({"a-N20-B1": base}, calibration={"a-N20-B1": base_cal}),
+                                     _run({"a-N20-B1": cur}, calibration={"a-N20-B1": cur_cal}), fail_over_pct=10)
+    c = comparisons[0]
+    assert c.speed_factor == pytest.approx(1.0, abs=0.05) and c.calibrated.change_pct == pytest.approx(30.0, abs=3)
+    assert c.verdict == "regressed" and c.fails and c.p_value < 0.01
+    assert wb.comparison_rows(comparisons)[0][-1] == "regressed (FAIL)"
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_heavy_noise_is_not_a_regression_when_calibrated(seed):
+    calibration = list(_rounds(90 + seed, 0.01, 0.02, 10))
+    c = compare_rounds("x", _rounds(10 + seed, 1.0, 1.0, 10), _rounds(50 + seed, 1.3, 1.0, 10),
+                       baseline_calibration=calibration, current_calibration=calibration, fail_over_pct=10)
+    assert c.calibrated is not None and c.verdict == "unchanged" and not c.fails
+
+
+def test_without_calibration_in_either_run_the_raw_rule_decides_and_says_so():
+    (base, base_cal), (cur, cur_cal) = _loaded(1, 1.0, 1.0), _loaded(11, 1.0, 1.3)
+    calibrated = _run({"a-N20-B1": cur}, calibration={"a-N20-B1": cur_cal})
+    other_kernel = _run({"a-N20-B1": base}, calibration={"a-N20-B1": base_cal}, kernel="old")
+    for baseline in (_run({"a-N20-B1": base}), other_kernel):
+        comparisons, warnings = wb.compare_runs(baseline, calibrated, fail_over_pct=10)
+        c = comparisons[0]
+        assert c.calibrated is None and c.speed_factor is None and c.verdict == "regressed" and c.fails
+        assert len(warnings) == 1 and "a-N20-B1 compared with the raw rule" in warnings[0]
+        assert wb.comparison_rows(comparisons)[0][5:7] == ["-", "uncalibrated"]
+    assert "the baseline run has no calibration rounds" in wb.compare_runs(_run({"a-N20-B1": base}), calibrated)[1][0]
+
+
+def test_calibrated_rounds_pair_up_or_use_the_median():
+    assert list(calibrated_rounds([2.0, 6.0], [1.0, 3.0])) == [2.0, 2.0]
+    assert list(calibrated_rounds([2.0, 6.0, 4.0], [1.0, 2.0])) == [2.0 / 1.5, 6.0 / 1.5, 4.0 / 1.5]
+
+
+def test_calibration_kernel_is_fixed_lasts_about_a_round_and_pairs_with_the_timed_rounds(toy_only):
+    kernel = wb.CalibrationKernel()
+    assert torch.equal(kernel.run(3), wb.CalibrationKernel().run(3)) and kernel.step_seconds > 0
+    assert kernel.steps_for(0.0) == 1 and kernel.steps_for(1.0) == kernel.steps_for(wb.MAX_CALIBRATION_SECONDS)
+    assert kernel.steps_for(4 * kernel.step_seconds) == 4
+    paired = wb.Bench(load_plugins(())).calibration("cpu", 0.0)
+    paired()  # before the warm-up round: as long as the first call took (here: as short as it gets)
+    time.sleep(2 * wb.MAX_CALIBRATION_SECONDS)  # the warm-up round, longer than the longest calibration
+    paired()  # before the timed round: as long as the warm-up round, at most MAX_CALIBRATION_SECONDS
+    assert paired.steps == [1, paired.kernel.steps_for(1.0)] and all(s > 0 for s in paired.seconds)
+    assert paired.info(1) == {"calibration": paired.seconds[1:], "calibration_steps": paired.steps[1:],
+                              "calibration_kernel": wb.CALIBRATION_KERNEL}
 
 
 # ---------------------------------------------------------------------- storage
 
 
 def test_storage_round_trip(tmp_path: Path):
-    run = _run({"a-N20-B1": [0.1, 0.2, 0.3], "b-N20-B8": [1.0, 2.0]})
+    run = _run({"a-N20-B1": [0.1, 0.2, 0.3], "b-N20-B8": [1.0, 2.0]}, calibration={"a-N20-B1": [0.01, 0.02, 0.03]})
     first = wb.save_run(run, tmp_path, "A")
     assert first == tmp_path / run["fingerprint_id"] / "A.json"
     loaded = wb.load_run(first)
     assert loaded["benchmarks"] == run["benchmarks"] and loaded["fingerprint"] == run["fingerprint"]
     assert loaded["name"] == "A" and loaded["benchmarks"]["a-N20-B1"]["rounds"] == [0.1, 0.2, 0.3]
+    assert loaded["benchmarks"]["a-N20-B1"]["calibration"] == [0.01, 0.02, 0.03]
+    assert loaded["benchmarks"]["a-N20-B1"]["calibration_kernel"] == wb.CALIBRATION_KERNEL
     second = wb.save_run(run, tmp_path, "B")
     assert wb.find_baseline(tmp_path, run["fingerprint_id"], None) == (second, None)
     assert wb.find_baseline(tmp_path, run["fingerprint_id"], "A") == (first, None)
@@ -106,11 +188,13 @@ def test_fingerprint_id_is_stable_and_sensitive():
     assert wb.fingerprint_id(fp) != wb.fingerprint_id({**fp, "device": "cuda:0 (H100)"})
 
 
-def test_from_pytest_json_keeps_raw_rounds():
-    data = {"benchmarks": [{"name": "test_latency[a-N20-B1]", "extra_info": {"case": "a-N20-B1", "n": 20},
+def test_from_pytest_json_keeps_raw_rounds_and_calibration():
+    info = {"case": "a-N20-B1", "n": 20, "calibration": [0.01, 0.03, 0.02], "calibration_kernel": "k"}
+    data = {"benchmarks": [{"name": "test_latency[a-N20-B1]", "extra_info": info,
                             "stats": {"data": [0.3, 0.1, 0.2], "median": 0.2}}]}
     entry = wb.from_pytest_json(data)["a-N20-B1"]
     assert entry["rounds"] == [0.3, 0.1, 0.2] and entry["median"] == pytest.approx(0.2) and entry["n"] == 20
+    assert entry["calibration"] == [0.01, 0.03, 0.02] and entry["calibration_kernel"] == "k"
 
 
 # ------------------------------------------------------------- timing, rounds
@@ -186,6 +270,8 @@ def test_cli_save_compare_and_fail_over(wrbench, monkeypatch, tmp_path):
     run = json.loads(saved.read_text())
     entry = run["benchmarks"]["bench_tiny-N3-B1"]
     assert len(entry["rounds"]) >= 8 and entry["weights"] == "no learned weights" and entry["n"] == 3
+    assert len(entry["calibration"]) == len(entry["rounds"]) and all(s > 0 for s in entry["calibration"])
+    assert entry["calibration_kernel"] == wb.CALIBRATION_KERNEL
     assert entry["torch_threads"] == 1 and run["settings"]["threads"] == 1 and torch.get_num_threads() == threads_before
     assert run["fingerprint"]["cpu_count"] >= 1 and run["fingerprint_id"] == saved.parent.name
 
@@ -196,7 +282,7 @@ def test_cli_save_compare_and_fail_over(wrbench, monkeypatch, tmp_path):
     monkeypatch.setenv("BENCH_TINY_DELAY", "0.02")
     slow = wrbench(*args, "--compare", "A", "--fail-over", "100", plugins=PLUGINS)
     assert slow.exit_code == 1, slow.output
-    assert "regressed (FAIL)" in slow.output
+    assert "regressed (FAIL)" in slow.output and "raw rule" not in slow.output
 
     foreign = dict(run, fingerprint={**run["fingerprint"], "cpu": "some other cpu"}, fingerprint_id="0000other")
     (tmp_path / "foreign.json").write_text(json.dumps(foreign))

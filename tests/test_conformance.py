@@ -133,7 +133,7 @@ BROKEN = (GlobalRandom, VariesPerSample, RefusesNone, Squeezes, EditsExpert, For
 def registry(toy_only):
     reg = load_plugins(["toy_plugin"], entry_points=False)
     for cls in BROKEN:
-        reg.components["solver"][cls.name] = cls
+        reg.add("solver", cls, "test_conformance")
     return reg
 
 
@@ -248,7 +248,7 @@ class UnseededFit(ForgetfulState):
 
 
 def test_unseeded_fit_is_caught(registry):
-    registry.components["solver"][UnseededFit.name] = UnseededFit
+    registry.add("solver", UnseededFit, "test_conformance")
     bad = failed(check_solver("t_unseeded_fit", registry=registry, problems=["toy"]))
     assert list(bad) == ["reproducible fit"]
     assert "torch.random.fork_rng" in bad["reproducible fit"].fix
@@ -260,7 +260,7 @@ def test_example_package_is_conformant(bundled, monkeypatch):
 
     monkeypatch.syspath_prepend(str(Path(__file__).parent.parent / "examples" / "wrbench-example-solver"))
     registry = load_plugins(["wrbench_example_solver"], entry_points=True)
-    assert registry.owners[("solver", "gaussian")] in ("wrbench_example_solver", "example_solver")
+    assert registry.owners[registry.get("solver", "gaussian")] in ("wrbench_example_solver", "example_solver")
     assert {"gdm", "full_power", "uniform"} <= set(registry.names("solver"))
     results = assert_conformant("gaussian", registry=registry, n_train=8, n_test=3, n_samples=3, expert_samples=4)
     assert {r.problem for r in results if r.check == "save/load" and r.status == "passed"} >= {"power_control", "sum_rate"}

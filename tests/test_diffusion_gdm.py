@@ -86,3 +86,22 @@ def test_plugins_register_their_solvers() -> None:
     assert diffusion.WRBENCH_API_VERSION == discriminative.WRBENCH_API_VERSION == "1.0"
     gdm = next(c for c in found if c.name == "gdm")
     assert gdm.requires == frozenset({"graph"}) and gdm.needs_expert and gdm.stochastic
+
+
+def test_shift_weights_follow_the_interference_ratio() -> None:
+    """`auto` on power_control: S[i, j] = min(H[j, i] / H[i, i], 1) ** exponent; graphs without the ratio keep edge_weight."""
+    from wrbench_plugins.diffusion.gdm import shift_weights
+    from wrbench_plugins.power_control.problem import PowerControl
+
+    problem = PowerControl(n_pairs=6, k_neighbors=3)
+    inst = problem.make_instances("test", 2, seed=0)
+    graph = problem.graph(inst)
+    H = inst.arrays["H"]
+    network, (src, dst) = graph.batch[graph.edge_index[0]], graph.edge_index % 6
+    expected = (H[network, src, dst] / H[network, dst, dst]).clamp(max=1.0).sqrt()
+    assert torch.allclose(shift_weights(graph, "auto", 0.5), expected.float(), rtol=1e-5)
+    assert torch.equal(shift_weights(graph, "log_gain", 0.5), graph.edge_weight)
+    toy = ToyProblem().graph(ToyProblem().make_instances("test", 1, seed=0, nodes=3))
+    assert torch.equal(shift_weights(toy, "auto", 0.5), toy.edge_weight.float())
+    with pytest.raises(ValueError, match="interference_ratio"):
+        shift_weights(toy, "interference", 0.5)

@@ -28,6 +28,26 @@ def test_lp_policy_meets_constraints_and_beats_every_feasible_grid_point() -> No
     assert (policy_rates.mean(-1) >= best_point - 1e-9).all()
 
 
+def test_experts_hold_each_network_to_its_own_f_min() -> None:
+    """A batch mixing QoS levels gives every network the policy it gets when solved alone at its level."""
+    base = PowerControl(n_pairs=3)
+    inst = base.make_instances("test", 2, seed=2)
+    mixed = base.load_instances({**base.export_instances(inst), "f_min": torch.tensor([0.3, 0.9]).numpy()})
+    expert = Exhaustive(levels=4)
+    _, _, weights = expert.policy(base, mixed, Context(seed=0))
+    for b, level in enumerate((0.3, 0.9)):
+        alone = PowerControl(n_pairs=3, f_min=level)
+        _, _, own = expert.policy(alone, alone.load_instances(alone.export_instances(inst.select([b])) | {"f_min": [level]}),
+                                  Context(seed=0))
+        assert torch.allclose(weights[b], own[0])
+    # The same network twice: at f_min = 0 the duals stay 0 (plain WMMSE every iterate); at 1.5 they lift the weakest link.
+    twice = base.load_instances({key: value[[0, 0]] for key, value in base.export_instances(inst).items()} | {"f_min": [0.0, 1.5]})
+    samples = PrimalDual(iterations=200, window=100, wmmse_iters=5).solve(base, twice, 100, Context(seed=0))
+    assert torch.equal(samples[0], samples[0, :1].expand_as(samples[0]))
+    rates = base.evaluate(twice, samples, Context(seed=1), {"T": 200, "T0": 2}).distributions["link_rate"].reshape(2, 3)
+    assert rates[1].min() > rates[0].min()
+
+
 def test_exhaustive_samples_follow_the_lp_weights() -> None:
     problem = PowerControl(n_pairs=3, f_min=0.8)
     inst = problem.make_instances("test", 2, seed=2)

@@ -23,7 +23,7 @@ def test_export_load_round_trip() -> None:
     problem = PowerControl(n_pairs=5)
     inst = problem.make_instances("test", 3, seed=1)
     arrays = problem.export_instances(inst)
-    assert set(arrays) == {"H", "tx", "rx"} and all(isinstance(a, np.ndarray) for a in arrays.values())
+    assert set(arrays) == {"H", "tx", "rx", "f_min"} and all(isinstance(a, np.ndarray) for a in arrays.values())
     again = problem.load_instances(arrays)
     assert again.fingerprint() == inst.fingerprint() and again.attrs == inst.attrs
 
@@ -39,7 +39,8 @@ def test_graph_and_flat_views() -> None:
     into_0 = first.edge_index[0, first.edge_index[1] == 0]
     strongest = inst.arrays["H"][0, 1:, 0].topk(4).indices + 1
     assert set(into_0.tolist()) == {0, *strongest.tolist()}
-    assert problem.flat(inst).shape == (3, 144)
+    flat = problem.flat(inst)
+    assert flat.shape == (3, 145) and (flat[:, -1] == 0.7).all()
     dense = PowerControl(n_pairs=12, k_neighbors=11).graph(inst)
     assert dense.edge_index.shape[1] == 3 * 144
 
@@ -81,3 +82,46 @@ def test_evaluation_metrics_and_reference_ratio() -> None:
     assert same.metrics["single_sample_feasible_frac"] == same.metrics["feasible_frac"]
     score = problem.score(inst, full, ctx)
     assert score.shape == (3, 4) and torch.allclose(score[:, 0], score[:, 1])
+
+
+def test_training_mixes_qos_levels_and_densities_per_network() -> None:
+    problem = PowerControl(n_pairs=6, f_min=0.6, f_min_train=[0.4, 0.8], density=8.0, density_train=[4.0, 16.0])
+    train = problem.make_instances("train", 40, seed=0)
+    assert set(train.arrays["f_min"].tolist()) == {0.4, 0.8}
+    assert (problem.make_instances("test", 5, seed=0).arrays["f_min"] == 0.6).all()  # other splits: f_min
+    # each network's transmitters lie in the square of its own density: side 1000 sqrt(N / density) m
+    spread = train.arrays["tx"].amax(dim=(1, 2))
+    assert spread.max() > 1000 * np.sqrt(6 / 8.0) and spread.max() <= 1000 * np.sqrt(6 / 4.0)
+    assert torch.allclose(problem.graph(train).x[:, 2].unique(), torch.tensor([0.4, 0.8]))
+
+
+def test_feasibility_is_judged_against_each_networks_own_f_min() -> None:
+    problem = PowerControl(n_pairs=5)
+    inst = problem.make_instances("test", 2, seed=3)
+    x = FullPower().sample(problem, inst, 1, Context(seed=0))
+    link = problem.evaluate(inst, x, Context(seed=1), EVAL).distributions["link_rate"].reshape(2, 5)
+    levels = np.array([np.median(link[0]), np.median(link[1]) + 10.0])  # half of network 0 passes, none of network 1
+    mixed = problem.load_instances({**problem.export_instances(inst), "f_min": levels})
+    metrics = problem.evaluate(mixed, x, Context(seed=1), EVAL).metrics
+    expected = (link >= levels[:, None]).mean()
+    assert metrics["feasible_frac"] == expected == 0.3
+    assert np.isclose(metrics["violation"], np.clip(levels[:, None] - link, 0, None).mean())
+
+
+def test_mixture_parameters_are_validated() -> None:
+    for bad, message in (({"f_min_train": [0.4, "high"]}, "f_min_train: item 1: expected float"),
+                         ({"density_train": [8.0, -1.0]}, "density_train: item 1: must be >= 1e-06"),
+                         ({"f_min_train": []}, "f_min_train: expected a non-empty list")):
+        try:
+            PowerControl(**bad)
+        except ValueError as exc:
+            assert message in str(exc)
+        else:
+            raise AssertionError(f"{bad} was accepted")
+    fixed = PowerControl(n_pairs=4, positions="fixed", density_train=[6.6, 8.2])
+    try:
+        fixed.make_instances("train", 2, seed=0)
+    except ValueError as exc:
+        assert "density_train" in str(exc) and "positions: fresh" in str(exc)
+    else:
+        raise AssertionError("a fixed layout accepted mixed densities")

@@ -42,7 +42,7 @@ def test_generated_module_loads_with_p(wrbench, package: Path):
     assert result.exit_code == 0, result.output
     (record,) = json.loads(result.output)["plugins"]
     assert record["status"] == "loaded" and record["api_version"] == "1.0"
-    assert record["components"] == [{"kind": "solver", "name": "fancy_policy", "version": "1"}]
+    assert record["components"] == [{"kind": "solver", "name": "fancy_policy", "version": "1", "problems": None}]
 
 
 def test_generated_solver_passes_the_kit(toy_only, package: Path):

@@ -30,7 +30,7 @@ def _optimal_samples(instances, n: int) -> torch.Tensor:
 def test_plugin_registers_its_components() -> None:
     registry = load_plugins(["wrbench_plugins.sum_rate"], entry_points=False, strict=True)
     assert registry.names("problem") == ["sum_rate"]
-    assert registry.names("expert") == ["exhaustive_simplex", "water_filling"]
+    assert registry.names("expert") == ["exhaustive", "water_filling"]
     assert registry.names("solver") == ["random_budget", "uniform"]
 
 
@@ -50,12 +50,33 @@ def test_rejects_inconsistent_params() -> None:
         SumRate(budget=0.0)
 
 
-def test_flat_view_is_fixed_scaling(problem: SumRate) -> None:
+def test_flat_view_is_relative_noise_floors(problem: SumRate) -> None:
     instances = problem.make_instances("test", 6, seed=0)
     flat = problem.flat(instances)
-    assert flat.shape == (6, 5)
-    torch.testing.assert_close(flat[:, :4], instances.arrays["g"])
-    torch.testing.assert_close(flat[:, 4], instances.arrays["P"] / 4)
+    floors = 4 / (instances.arrays["g"] * instances.arrays["P"].unsqueeze(-1))
+    assert flat.shape == (6, 4)
+    torch.testing.assert_close(flat, floors - floors.mean(-1, keepdim=True))
+
+
+def test_flat_view_keeps_what_decides_the_optimal_shares(problem: SumRate) -> None:
+    """Equal views give equal water-filling shares: rescaled gains against the budget, or every floor raised alike."""
+    g = problem.make_instances("test", 6, seed=0).arrays["g"]
+    P = torch.full((6,), 10.0, dtype=torch.float64)
+    floors = 1 / (g * P.unsqueeze(-1))
+    variants = [(g, P), (3 * g, P / 3), (1 / (floors + 0.05) / (2 * P.unsqueeze(-1)), 2 * P)]
+    views = [problem.flat(problem.load_instances({"g": gv.numpy(), "P": Pv.numpy()})) for gv, Pv in variants]
+    shares = [water_fill(gv, Pv) / Pv.unsqueeze(-1) for gv, Pv in variants]
+    for view, share in zip(views[1:], shares[1:]):
+        torch.testing.assert_close(view, views[0])
+        torch.testing.assert_close(share, shares[0])
+
+
+def test_flat_view_puts_diffsg_ood_inside_the_training_range() -> None:
+    train = SumRate(channels=3, budget=10.0)
+    ood = SumRate(channels=3, gain_high=3.0, budget=20.0)
+    seen = train.flat(train.make_instances("train", 2000, seed=0))
+    new = ood.flat(ood.make_instances("ood", 500, seed=0))
+    assert (new >= seen.min(0).values).all() and (new <= seen.max(0).values).all()
 
 
 def test_export_load_round_trip(problem: SumRate, tmp_path) -> None:

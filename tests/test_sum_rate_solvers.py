@@ -1,4 +1,4 @@
-"""The exhaustive_simplex grid search and the expert-free baselines of sum_rate."""
+"""The exhaustive grid search and the expert-free baselines of sum_rate."""
 from __future__ import annotations
 
 import pytest
@@ -6,7 +6,7 @@ import torch
 
 from wrbench.api import Context
 from wrbench_plugins.sum_rate.baselines import RandomBudget, Uniform
-from wrbench_plugins.sum_rate.experts import ExhaustiveSimplex, WaterFilling
+from wrbench_plugins.sum_rate.experts import Exhaustive, WaterFilling
 from wrbench_plugins.sum_rate.grid import grid_size, simplex_grid
 from wrbench_plugins.sum_rate.problem import SumRate
 
@@ -38,7 +38,7 @@ def test_exhaustive_never_beats_water_filling_and_converges(problem: SumRate, in
     optimum = _rates(problem, instances, WaterFilling().solve(problem, instances, 1, CTX))
     gaps = []
     for levels in (6, 21, 81):
-        x = ExhaustiveSimplex(levels=levels).solve(problem, instances, 2, CTX)
+        x = Exhaustive(levels=levels).solve(problem, instances, 2, CTX)
         assert x.shape == (40, 2, 3)
         assert problem.decision_set(instances).contains(x).all()
         rates = _rates(problem, instances, x)
@@ -48,7 +48,7 @@ def test_exhaustive_never_beats_water_filling_and_converges(problem: SumRate, in
 
 
 def test_exhaustive_refuses_large_grids() -> None:
-    expert = ExhaustiveSimplex(levels=51, max_points=10_000)
+    expert = Exhaustive(levels=51, max_points=10_000)
     large = SumRate(channels=10)
     assert "points" in expert.supports(large)
     with pytest.raises(ValueError, match=f"{grid_size(10, 51):,} points"):

@@ -8,12 +8,15 @@ listed with its error instead of breaking the list. `Bench.prepare` builds the
 problem, the networks and the component (fitting a learned solver with the
 smallest training budget its parameters allow when it cannot sample unfitted:
 random weights) and returns the call that the pytest-benchmark benchmark times
-with `wrbench.timing.clock`.
+with `wrbench.timing.clock`. Right before each round the benchmark also times a
+fixed `CalibrationKernel` for about as long as the previous round lasted
+(`PairedCalibration`, pytest-benchmark's `setup` hook, untimed itself), so every
+round has a paired measure of how fast the machine was at that moment.
 
 Saved runs live in `STORAGE/<fingerprint id>/<name>.json`, where the
 fingerprint id hashes `wrbench.machine.fingerprint(device)`; each run keeps the
-raw seconds of every round, which `compare_runs` tests with
-`wrbench.benchstats.compare_rounds`.
+raw seconds of every round and its paired `calibration` seconds, which
+`compare_runs` tests with `wrbench.benchstats.compare_rounds`.
 """
 from __future__ import annotations
 
@@ -35,7 +38,7 @@ from .benchstats import ALPHA, Comparison, compare_rounds
 from .machine import fingerprint
 from .plugins import Registry
 from .results import safe_name
-from .timing import timed
+from .timing import clock, timed
 
 BENCH_PROBLEM = "power_control"
 SIZE_PARAM = "n_pairs"
@@ -133,7 +136,7 @@ def discover(
             continue
         error = None
         try:
-            reason = registry.make_solver(name, None).supports(probe)
+            reason = registry.make_solver(name, None, problem).supports(probe)
         except Exception as exc:  # noqa: BLE001 - a solver still being written must not break the list
             reason, error = None, f"construction failed: {_one_line(exc)}"
         if reason:
@@ -143,6 +146,95 @@ def discover(
             for batch in batches:
                 found.cases.append(Case(role, name, int(n), int(batch), int(samples), device, problem, size_param, error))
     return found
+
+
+# ----------------------------------------------------------------- calibration
+
+# Names the kernel below: change it with the kernel, so that runs timed with another kernel are compared raw.
+CALIBRATION_KERNEL = "mlp-spmm-64-v1"
+MAX_CALIBRATION_SECONDS = 0.01
+
+
+class CalibrationKernel:
+    """A fixed workload shaped like solver sampling, in steps: a small MLP over 64 nodes followed by a sparse
+    neighbourhood aggregation (about 0.25 ms per step on one CPU thread).
+
+    It uses only torch, never plugin code, and the same seeded data on every
+    commit, so its time measures the machine (load, clock speed, threads), not
+    the code under test.
+    """
+
+    NODES, WIDTH, HIDDEN, DEGREE = 64, 32, 128, 8
+
+    def __init__(self, device: str = "cpu"):
+        self.device = device
+        gen = torch.Generator().manual_seed(SEED)
+
+        def weights(rows: int, cols: int) -> torch.Tensor:
+            return (torch.randn(rows, cols, generator=gen) / math.sqrt(rows)).to(device)
+
+        self.x = weights(self.NODES, self.WIDTH)
+        self.layers = [weights(self.WIDTH, self.HIDDEN), weights(self.HIDDEN, self.HIDDEN),
+                       weights(self.HIDDEN, self.WIDTH)]
+        edges = self.NODES * self.DEGREE
+        index = torch.stack([torch.arange(self.NODES).repeat_interleave(self.DEGREE),
+                             torch.randint(self.NODES, (edges,), generator=gen)])
+        self.adjacency = torch.sparse_coo_tensor(index, torch.full((edges,), 1.0 / self.DEGREE),
+                                                 (self.NODES, self.NODES), check_invariants=True).coalesce().to(device)
+        self.run(2)  # first call: allocations and lazy initialization stay out of the timings
+        self.step_seconds = min(self.seconds(1) for _ in range(5))  # the fastest: least disturbed by other work
+
+    @torch.no_grad()
+    def run(self, steps: int) -> torch.Tensor:
+        x = self.x
+        for _ in range(steps):
+            h = x
+            for w in self.layers[:-1]:
+                h = torch.tanh(h @ w)
+            x = x + 0.1 * torch.sparse.mm(self.adjacency, h @ self.layers[-1])
+        return x
+
+    def seconds(self, steps: int) -> float:
+        return timed(lambda: self.run(steps), self.device)[1]
+
+    def steps_for(self, round_seconds: float) -> int:
+        """Steps that last about as long as a round, at most MAX_CALIBRATION_SECONDS.
+
+        On a time-shared CPU, a call much shorter than the scheduler's time
+        slice mostly runs between two preemptions and keeps its speed, while a
+        longer one shares the CPU and slows down with the load; a kernel of
+        about the round's length sees the load the round sees.
+        """
+        return max(1, round(min(round_seconds, MAX_CALIBRATION_SECONDS) / self.step_seconds))
+
+
+class PairedCalibration:
+    """Times the kernel right before every benchmark round, as pytest-benchmark's `setup` (called before each
+    round, warm-up rounds included, outside the timed call); records seconds per step.
+
+    The kernel runs for about as long as the previous round lasted (the time
+    since the last call ended), so a round is calibrated under the load it
+    sees, and it disturbs the caches before an unchanged round alike in both runs.
+    """
+
+    def __init__(self, kernel: CalibrationKernel, round_seconds: float):
+        self.kernel, self.round_seconds = kernel, round_seconds  # the estimate for the first (warm-up) round
+        self.seconds: list[float] = []
+        self.steps: list[int] = []
+        self._ended: float | None = None
+
+    def __call__(self) -> None:
+        if self._ended is not None:
+            self.round_seconds = clock(self.kernel.device) - self._ended
+        steps = self.kernel.steps_for(self.round_seconds)
+        self.seconds.append(self.kernel.seconds(steps) / steps)
+        self.steps.append(steps)
+        self._ended = clock(self.kernel.device)
+
+    def info(self, rounds: int) -> dict[str, Any]:
+        """`extra_info` entries: the calibration of the last `rounds` rounds (the timed ones), in order."""
+        return {"calibration": self.seconds[-rounds:], "calibration_steps": self.steps[-rounds:],
+                "calibration_kernel": CALIBRATION_KERNEL}
 
 
 # ----------------------------------------------------------------- preparation
@@ -170,6 +262,14 @@ class Bench:
     def __init__(self, registry: Registry, seed: int = SEED):
         self.registry, self.seed = registry, seed
         self._solvers: dict[tuple[str, int, str], tuple[Solver, str]] = {}
+        self._kernels: dict[str, CalibrationKernel] = {}
+
+    def calibration(self, device: str, round_seconds: float) -> PairedCalibration:
+        """A fresh recorder of the calibration of one benchmark whose first call took `round_seconds`;
+        the kernel is built once per device."""
+        if device not in self._kernels:
+            self._kernels[device] = CalibrationKernel(device)
+        return PairedCalibration(self._kernels[device], round_seconds)
 
     def problem(self, case: Case) -> Problem:
         return self.registry.get("problem", case.problem)({case.size_param: case.n})
@@ -206,7 +306,7 @@ class Bench:
 
     def _build(self, case: Case, problem: Problem) -> tuple[Solver, str]:
         """The component ready to sample, and how its weights came about (for `extra_info`)."""
-        solver = self.registry.make_solver(case.name, None)
+        solver = self.registry.make_solver(case.name, None, case.problem)
         if case.role == "expert":
             return solver, "expert (no learned weights)"
         probe = self.instances(problem, Case(case.role, case.name, case.n, 1, 2, case.device, case.problem, case.size_param))
@@ -225,11 +325,11 @@ class Bench:
 
     def _fit_minimal(self, case: Case, problem: Problem) -> tuple[Solver, str]:
         """Fit with the smallest training budget the parameters allow, on synthetic targets: random weights."""
-        cls = self.registry.solver_class(case.name)
+        cls = self.registry.solver_class(case.name, case.problem)
         declared = {p.name: p for p in getattr(cls, "parameters", ())}
         budget = {name: int(declared[name].min if declared[name].min is not None else 1)
                   for name in FIT_BUDGET_PARAMS if name in declared}
-        solver = self.registry.make_solver(case.name, budget)
+        solver = self.registry.make_solver(case.name, budget, case.problem)
         train = problem.make_instances("bench-train", 2, derive_seed(self.seed, "bench-train", case.n))
         targets = None
         if solver.needs_expert:
@@ -362,9 +462,24 @@ def fingerprint_diff(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
     return [f"{k}: {a.get(k)!r} -> {b.get(k)!r}" for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
 
 
+def calibration_gap(baseline: dict[str, Any], current: dict[str, Any]) -> str | None:
+    """Why a benchmark in both runs cannot be compared calibrated (None when it can)."""
+    missing = [label for label, entry in (("baseline", baseline), ("current", current)) if not entry.get("calibration")]
+    if missing:
+        who = "neither run has" if len(missing) == 2 else f"the {missing[0]} run has no"
+        return f"{who} calibration rounds (saved before they were recorded?)"
+    kernels = baseline.get("calibration_kernel"), current.get("calibration_kernel")
+    if kernels[0] != kernels[1]:
+        return f"the runs timed different calibration kernels ({kernels[0]} vs {kernels[1]})"
+    return None
+
+
 def compare_runs(baseline: dict[str, Any], current: dict[str, Any], fail_over_pct: float | None = None,
                  alpha: float = ALPHA) -> tuple[list[Comparison], list[str]]:
-    """Per-benchmark comparisons and warnings; a different fingerprint warns and never fails."""
+    """Per-benchmark comparisons and warnings; a different fingerprint warns and never fails.
+
+    Benchmarks calibrated in both runs get the calibrated verdict; the others fall back to the raw rule, with a
+    warning, since then a machine that got slower between the runs looks like slower code."""
     warnings: list[str] = []
     same = baseline.get("fingerprint_id") == current.get("fingerprint_id")
     if not same:
@@ -381,13 +496,20 @@ def compare_runs(baseline: dict[str, Any], current: dict[str, Any], fail_over_pc
         warnings.append("the runs used different torch thread counts (baseline -> current: "
                         + ", ".join(f"{a} -> {b}" for a, b in sorted(threads, key=str)) + "); pass the same --threads")
     names = list(current["benchmarks"]) + [k for k in baseline["benchmarks"] if k not in current["benchmarks"]]
-    out = []
+    out, raw_only = [], {}
     for name in names:
-        b, c = baseline["benchmarks"].get(name), current["benchmarks"].get(name)
+        b, c = baseline["benchmarks"].get(name) or {}, current["benchmarks"].get(name) or {}
+        gap = calibration_gap(b, c) if b and c else None
         if b and c and b.get("samples") != c.get("samples"):
             warnings.append(f"{name}: samples differ ({b.get('samples')} vs {c.get('samples')})")
-        out.append(compare_rounds(name, (b or {}).get("rounds"), (c or {}).get("rounds"),
+        if gap:
+            raw_only.setdefault(gap, []).append(name)
+        out.append(compare_rounds(name, b.get("rounds"), c.get("rounds"),
+                                  baseline_calibration=None if gap else b.get("calibration"),
+                                  current_calibration=None if gap else c.get("calibration"),
                                   fail_over_pct=fail_over_pct, alpha=alpha, same_machine=same))
+    warnings += [f"{gap}: {', '.join(names)} compared with the raw rule, so a change in machine speed between the "
+                 "runs can pass for a change in the code" for gap, names in raw_only.items()]
     return out, warnings
 
 
@@ -401,13 +523,24 @@ def fmt_seconds(s: float | None) -> str:
     return f"{s * 1e6:.3g} us"
 
 
+COMPARISON_COLUMNS = ("benchmark", "baseline median", "current median", "raw change", "raw verdict",
+                      "machine factor", "calibrated change", "p", "verdict")
+
+
+def _pct(change: float | None) -> str:
+    return "-" if change is None else f"{change:+.1f}%"
+
+
 def comparison_rows(comparisons: Iterable[Comparison]) -> list[list[str]]:
+    """Rows under `COMPARISON_COLUMNS`: the raw change and verdict, the machine-speed factor (current / baseline
+    calibration median), the calibrated change, and the deciding p-value and verdict."""
     rows = []
     for c in comparisons:
-        ratio, change, p = c.ratio, c.change_pct, c.p_value
-        rows.append([c.name, fmt_seconds(c.baseline_median), fmt_seconds(c.current_median),
-                     "-" if ratio is None else f"{ratio:.3f}", "-" if change is None else f"{change:+.1f}%",
-                     "-" if p is None else f"{p:.2g}", c.verdict + (" (FAIL)" if c.fails else "")])
+        uncalibrated = "-" if c.ratio is None else "uncalibrated"
+        rows.append([c.name, fmt_seconds(c.baseline_median), fmt_seconds(c.current_median), _pct(c.change_pct),
+                     c.raw.verdict, "-" if c.speed_factor is None else f"{c.speed_factor:.3f}",
+                     uncalibrated if c.calibrated is None else _pct(c.calibrated.change_pct),
+                     "-" if c.p_value is None else f"{c.p_value:.2g}", c.verdict + (" (FAIL)" if c.fails else "")])
     return rows
 
 

@@ -182,8 +182,9 @@ def plugins(as_json: bool, registry: Registry) -> None:
     """List plugins, their distributions, versions, components and load status."""
     records = [r.as_dict() for r in registry.records]
     if as_json:
-        components = {kind: [describe_component(cls) for _, cls in sorted(by_name.items())]
-                      for kind, by_name in registry.components.items()}
+        components = {kind: [{**describe_component(cls), "plugin": registry.owners[cls]}
+                             for name in registry.names(kind) for cls in registry.variants(kind, name)]
+                      for kind in registry.components}
         click.echo(json.dumps({"api_version": hookspecs.API_VERSION, "plugins": records, "components": components}, indent=2))
         return
     from rich.table import Table
@@ -192,10 +193,18 @@ def plugins(as_json: bool, registry: Registry) -> None:
     for col in ("plugin", "distribution", "version", "status", "components"):
         table.add_column(col, overflow="fold")
     for r in registry.records:
-        comps = ", ".join(f"{c['kind']}:{c['name']}" for c in r.components)
+        comps = ", ".join(_component_label(registry, c) for c in r.components)
         status = "[green]loaded[/]" if r.status == "loaded" else f"[red]failed[/]: {r.error}"
         table.add_row(r.name, r.distribution or "-", r.version or "-", status, comps)
     Console().print(table)
+
+
+def _component_label(registry: Registry, component: dict[str, Any]) -> str:
+    """kind:name, plus the problems this variant serves where the name has one variant per problem."""
+    label = f"{component['kind']}:{component['name']}"
+    if len(registry.variants(component["kind"], component["name"])) > 1:
+        label += f" ({', '.join(component['problems'])})"
+    return label
 
 
 @cli.command()
@@ -260,7 +269,8 @@ def new_plugin(name: str, directory: str | None) -> None:
               help="Compare with the saved run RUN (a name or a .json file); without RUN, the last run saved on this machine fingerprint.")
 @click.option("--fail-over", type=click.FloatRange(min=0), metavar="PCT",
               help="Exit 1 if a latency got more than PCT % slower and the rounds differ significantly "
-                   "(one-sided Mann-Whitney U, p < 0.01). Implies --compare.")
+                   "(one-sided Mann-Whitney U, p < 0.01), both on rounds calibrated for the machine's speed "
+                   "(raw rounds for runs saved without calibration). Implies --compare.")
 @click.option("--storage", type=click.Path(file_okay=False), default=".benchmarks/wrbench", show_default=True,
               help="Folder of saved runs, one subfolder per machine fingerprint.")
 @click.option("--max-time", type=click.FloatRange(min=0), default=2.0, show_default=True,
@@ -350,9 +360,11 @@ def bench(solvers, sizes, batches, samples, device, no_expert, save_name, compar
         for warning in warnings:
             err.print(f"[yellow]warning:[/] {warning}", highlight=False)
         ctable = Table(title=f"compared with '{baseline.get('name')}' ({baseline_path}, commit {baseline.get('commit') or '?'})"
-                             f" -> now (commit {run_record.get('commit') or '?'}); one-sided Mann-Whitney U on raw rounds, "
-                             f"alpha {ALPHA}" + (f", fail over +{fail_over:g}%" if fail_over is not None else ""))
-        for col in ("benchmark", "baseline median", "current median", "ratio", "change", "p", "verdict"):
+                             f" -> now (commit {run_record.get('commit') or '?'}); machine factor: current / baseline "
+                             "calibration-kernel median; verdict: one-sided Mann-Whitney U on the calibrated rounds "
+                             f"(round / its calibration; raw rounds where uncalibrated), alpha {ALPHA}"
+                             + (f", fail over +{fail_over:g}%" if fail_over is not None else ""))
+        for col in wb.COMPARISON_COLUMNS:
             ctable.add_column(col, overflow="fold")
         for row in wb.comparison_rows(comparisons):
             ctable.add_row(*row)

@@ -25,6 +25,7 @@ class Param:
     max: float | None = None
     nullable: bool = False
     sampling_only: bool = False  # read only when sampling: changing it reuses a cached fit
+    items: type | None = None  # for list parameters: every element's type; choices/min/max then apply per element
 
     def check(self, value: Any) -> Any:
         """Return `value` coerced to this parameter's type or raise ValueError saying why."""
@@ -33,6 +34,19 @@ class Param:
                 return None
             raise ValueError(f"expected {self.type_name}, got null")
         value = _coerce(self.type, value)
+        if self.items is None:
+            return self._check_bounds(value)
+        if not value:
+            raise ValueError("expected a non-empty list")
+        checked = []
+        for k, item in enumerate(value):
+            try:
+                checked.append(self._check_bounds(_coerce(self.items, item)))
+            except ValueError as exc:
+                raise ValueError(f"item {k}: {exc}") from None
+        return checked
+
+    def _check_bounds(self, value: Any) -> Any:
         if self.choices is not None and value not in self.choices:
             raise ValueError(f"expected one of {list(self.choices)}, got {value!r}")
         if self.min is not None and value < self.min:
@@ -43,7 +57,8 @@ class Param:
 
     @property
     def type_name(self) -> str:
-        return _TYPE_NAMES.get(self.type, self.type.__name__)
+        name = _TYPE_NAMES.get(self.type, self.type.__name__)
+        return name if self.items is None else f"{name}[{_TYPE_NAMES.get(self.items, self.items.__name__)}]"
 
     def describe(self) -> dict[str, Any]:
         out: dict[str, Any] = {"type": self.type_name, "default": self.default, "help": self.help}

@@ -59,37 +59,91 @@ class PluginRecord:
         return dict(self.__dict__)
 
 
+class UnresolvedComponent(LookupError):
+    """A name registered for several problems that the problem in use does not pick out."""
+
+    def __init__(self, kind: str, name: str, problem: str | None, variants: Sequence[tuple[type, str]]):
+        listed = "; ".join(f"{_problems_text(cls)} (plugin '{owner}')" for cls, owner in variants)
+        if problem is None:
+            message = f"{kind} '{name}' is registered for several problems: {listed}; name the problem to choose one"
+        else:
+            message = f"{kind} '{name}' has no variant for problem '{problem}'; its variants support: {listed}"
+        super().__init__(message)
+        self.kind, self.name, self.problem = kind, name, problem
+
+
+def _problems(cls: type) -> tuple[str, ...] | None:
+    """The problems a component class declares (None: any problem, as for problems themselves)."""
+    declared = getattr(cls, "problems", None)
+    return tuple(declared) if declared else None
+
+
+def _problems_text(cls: type) -> str:
+    declared = _problems(cls)
+    return ", ".join(declared) if declared else "any problem"
+
+
+def _disjoint(a: type, b: type) -> bool:
+    """Whether two classes may share a name: both declare problems, and no problem in common."""
+    pa, pb = _problems(a), _problems(b)
+    return pa is not None and pb is not None and not set(pa) & set(pb)
+
+
 @dataclass
 class Registry:
-    """Loaded components by kind and name, plus a record of every plugin tried."""
+    """Loaded components by kind and name, plus a record of every plugin tried.
 
-    components: dict[str, dict[str, type]] = field(default_factory=lambda: {k: {} for k in KIND_BASES})
-    owners: dict[tuple[str, str], str] = field(default_factory=dict)
+    A name maps to one class, or to several (variants) when each declares its own,
+    disjoint `problems`: `exhaustive` is a grid + LP expert for power_control and a
+    grid search for sum_rate. Lookups pass the problem in use to pick the variant.
+    """
+
+    components: dict[str, dict[str, list[type]]] = field(default_factory=lambda: {k: {} for k in KIND_BASES})
+    owners: dict[type, str] = field(default_factory=dict)
     records: list[PluginRecord] = field(default_factory=list)
     modules: tuple[str, ...] = ()
 
     def names(self, kind: str) -> list[str]:
         return sorted(self.components[kind])
 
-    def get(self, kind: str, name: str) -> type:
-        try:
-            return self.components[kind][name]
-        except KeyError:
-            raise UnknownComponent(kind, name, self.components[kind]) from None
+    def variants(self, kind: str, name: str) -> list[type]:
+        """Every class registered as `name` (empty if none)."""
+        return list(self.components[kind].get(name, ()))
+
+    def add(self, kind: str, cls: type, owner: str) -> None:
+        """Register `cls` under its name, unchecked (loading checks clashes first)."""
+        self.components[kind].setdefault(cls.name, []).append(cls)
+        self.owners[cls] = owner
+
+    def get(self, kind: str, name: str, problem: str | None = None) -> type:
+        """The class registered as `name`; with several variants, the one supporting `problem`.
+
+        A single variant is returned even if it does not support `problem`, so that its
+        `supports()` can say why (the harness skips such pairs with that reason).
+        """
+        variants = self.components[kind].get(name)
+        if not variants:
+            raise UnknownComponent(kind, name, self.components[kind])
+        if len(variants) == 1:
+            return variants[0]
+        chosen = [cls for cls in variants if problem in (_problems(cls) or ())]
+        if not chosen:
+            raise UnresolvedComponent(kind, name, problem, [(cls, self.owners[cls]) for cls in variants])
+        return chosen[0]
 
     def has(self, kind: str, name: str) -> bool:
         return name in self.components[kind]
 
-    def solver_class(self, name: str) -> type | None:
-        """The solver registered as `name`, or None if `name` is only an expert."""
-        return self.components["solver"].get(name)
+    def solver_class(self, name: str, problem: str | None = None) -> type | None:
+        """The solver registered as `name` (for `problem`), or None if `name` is only an expert."""
+        return self.get("solver", name, problem) if self.has("solver", name) else None
 
-    def make_solver(self, name: str, params: dict[str, Any] | None) -> Solver:
-        """A solver instance; an expert's name gives the expert wrapped as a solver."""
-        if name in self.components["solver"]:
-            return self.components["solver"][name](params)
-        if name in self.components["expert"]:
-            return ExpertSolver(self.components["expert"][name](params))
+    def make_solver(self, name: str, params: dict[str, Any] | None, problem: str | None = None) -> Solver:
+        """A solver instance (for `problem`); an expert's name gives the expert wrapped as a solver."""
+        if self.has("solver", name):
+            return self.get("solver", name, problem)(params)
+        if self.has("expert", name):
+            return ExpertSolver(self.get("expert", name, problem)(params))
         raise UnknownComponent("solver", name, [*self.components["solver"], *self.components["expert"]])
 
     def failures(self) -> list[PluginRecord]:
@@ -196,22 +250,35 @@ def _collect(manager: pluggy.PluginManager, plugin: Any) -> list[tuple[str, type
 
 
 def _commit(registry: Registry, record: PluginRecord, staged: list[tuple[str, type]]) -> None:
-    seen: set[tuple[str, str]] = set()
+    pending = Registry()
     for kind, cls in staged:
         base = KIND_BASES[kind]
         if not (isinstance(cls, type) and issubclass(cls, base)):
             raise PluginError(f"registered {cls!r} as a {kind}, but it is not a wrbench.api.{base.__name__} subclass")
         if not getattr(cls, "name", ""):
             raise PluginError(f"{kind} class {cls.__name__} has no `name`")
-        key = (kind, cls.name)
-        if key in registry.owners or key in seen:
-            other = registry.owners.get(key, record.name)
-            raise PluginError(f"{kind} '{cls.name}' is registered by both '{other}' and '{record.name}'")
-        seen.add(key)
+        clashes = _clashes(registry, kind, cls) + _clashes(pending, kind, cls)
+        if clashes:
+            raise PluginError(_clash_message(kind, cls, *clashes[0], record.name))
+        pending.add(kind, cls, record.name)
     for kind, cls in staged:
-        registry.components[kind][cls.name] = cls
-        registry.owners[(kind, cls.name)] = record.name
-        record.components.append({"kind": kind, "name": cls.name, "version": cls.version})
+        registry.add(kind, cls, record.name)
+        problems = _problems(cls)
+        record.components.append({"kind": kind, "name": cls.name, "version": cls.version,
+                                  "problems": list(problems) if problems else None})
+
+
+def _clashes(registry: Registry, kind: str, cls: type) -> list[tuple[type, str]]:
+    """Classes already registered under cls's name whose problems overlap cls's, with their owners."""
+    return [(other, registry.owners[other]) for other in registry.variants(kind, cls.name) if not _disjoint(other, cls)]
+
+
+def _clash_message(kind: str, cls: type, known: type, owner: str, plugin: str) -> str:
+    message = f"{kind} '{cls.name}' is registered by both '{owner}' and '{plugin}'"
+    if kind == "problem":
+        return message
+    return (f"{message} for overlapping problems ({_problems_text(known)} vs {_problems_text(cls)}); one name may "
+            "serve several problems only when each class declares its own, disjoint `problems`")
 
 
 def describe_component(cls: type[Component]) -> dict[str, Any]:

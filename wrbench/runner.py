@@ -104,7 +104,7 @@ def _blocked_by_expert(job: Job, suite: Suite, registry: Registry, experts: dict
     expert = experts.get(job.rep)
     if job.kind != "cell" or expert is None or expert.get("status") == "ok":
         return None
-    cls = registry.solver_class(suite.solver(job.label).name)
+    cls = registry.solver_class(suite.solver(job.label).name, suite.problem.name)
     if cls is None or not cls.needs_expert:
         return None
     return failure(job, "error", f"expert failed ({expert.get('status')}): {expert.get('message', '')}")

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from .params import ParamError, resolve
-from .plugins import Registry
+from .plugins import Registry, UnresolvedComponent
 from .yamlpos import KeyPath, apply_override, format_path, load_with_lines, parse_override
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+=-]*$")
@@ -230,8 +230,8 @@ def validate(
 
     problem_cls, problem_spec, splits = _problem(check, root.get("problem"), registry, base_dir)
     problem = _instantiate(problem_cls, problem_spec.params) if not check.errors else None
-    expert, expert_samples = _expert(check, root.get("expert"), registry, problem)
-    solvers = _solvers(check, root.get("solvers"), registry, expert.label)
+    expert, expert_samples = _expert(check, root.get("expert"), registry, problem_spec.name, problem)
+    solvers = _solvers(check, root.get("solvers"), registry, problem_spec.name, expert.label)
     eval_samples, eval_params = _evaluation(check, root.get("evaluation", {}), problem_cls)
 
     rank_by = root.get("rank_by", getattr(problem_cls, "primary_metric", "") or "")
@@ -273,12 +273,19 @@ def _params(check: _Checker, cls: type | None, given: Any, path: KeyPath, declar
         return dict(given)
 
 
-def _component_class(check: _Checker, registry: Registry, kinds: Sequence[str], name: Any, path: KeyPath) -> type | None:
+def _component_class(
+    check: _Checker, registry: Registry, kinds: Sequence[str], name: Any, path: KeyPath, problem: str | None = None
+) -> type | None:
+    """The class `name` refers to, the variant for `problem` where the name has several; None after an error."""
     if not check.typed(name, path, str, "a component name"):
         return None
     for kind in kinds:
         if registry.has(kind, name):
-            return registry.get(kind, name)
+            try:
+                return registry.get(kind, name, problem)
+            except UnresolvedComponent as exc:
+                check.error(path, str(exc))
+                return None
     known = sorted({n for kind in kinds for n in registry.names(kind)})
     close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
     hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else f" (known: {', '.join(known) or 'none'})"
@@ -354,10 +361,10 @@ def _instantiate(cls: type | None, params: dict) -> Any:
     return cls(params) if cls is not None else None
 
 
-def _expert(check: _Checker, raw: Any, registry: Registry, problem: Any) -> tuple[ComponentSpec, int]:
+def _expert(check: _Checker, raw: Any, registry: Registry, problem_name: str, problem: Any) -> tuple[ComponentSpec, int]:
     path: KeyPath = ("expert",)
     raw = check.mapping(raw, path, EXPERT_KEYS, required=("name",))
-    cls = _component_class(check, registry, ["expert"], raw.get("name"), path + ("name",))
+    cls = _component_class(check, registry, ["expert"], raw.get("name"), path + ("name",), problem_name)
     params = _params(check, cls, raw.get("params"), path + ("params",))
     samples = raw.get("samples", 1)
     check.positive_int(samples, path + ("samples",))
@@ -369,7 +376,9 @@ def _expert(check: _Checker, raw: Any, registry: Registry, problem: Any) -> tupl
     return ComponentSpec(name=str(raw.get("name")), label=str(label), params=params), samples
 
 
-def _solvers(check: _Checker, raw: Any, registry: Registry, expert_label: str) -> tuple[ComponentSpec, ...]:
+def _solvers(
+    check: _Checker, raw: Any, registry: Registry, problem_name: str, expert_label: str
+) -> tuple[ComponentSpec, ...]:
     path: KeyPath = ("solvers",)
     if not check.typed(raw, path, list, "a list of solvers"):
         return ()
@@ -381,7 +390,7 @@ def _solvers(check: _Checker, raw: Any, registry: Registry, expert_label: str) -
         entry = check.mapping(entry, sp, SOLVER_KEYS, required=("name",))
         if not entry:
             continue
-        cls = _component_class(check, registry, ["solver", "expert"], entry.get("name"), sp + ("name",))
+        cls = _component_class(check, registry, ["solver", "expert"], entry.get("name"), sp + ("name",), problem_name)
         params = _params(check, cls, entry.get("params"), sp + ("params",))
         label = entry.get("label", entry.get("name"))
         if check.typed(label, sp + ("label",), str, "a string"):

@@ -37,7 +37,7 @@ from typing import Any, Iterable, Mapping, Sequence
 import torch
 
 from .api import Context, Expert, Instances, Problem, Solver, derive_seed
-from .plugins import DISABLE_ENV, Registry, load_plugins
+from .plugins import DISABLE_ENV, Registry, UnresolvedComponent, load_plugins
 from .work import CellInvalid, check_samples
 
 #: Small parameters for the bundled problems (merged under the caller's `problem_params`).
@@ -199,7 +199,9 @@ class _ProblemChecks:
 
     def new_solver(self) -> Solver:
         try:
-            return self.registry.make_solver(self.name, self.params)
+            return self.registry.make_solver(self.name, self.params, self.problem_name)
+        except UnresolvedComponent:
+            raise
         except Exception as exc:  # noqa: BLE001
             raise _Setup("construct", f"{self.name}({self.params}) raised {_one_line(exc)}",
                          "the solver must be constructible from its declared `parameters` (check `params=`)") from exc
@@ -222,7 +224,11 @@ class _ProblemChecks:
         except Exception as exc:  # noqa: BLE001
             raise _Setup("problem", f"{self.problem_name}({self.problem_params}) raised {_one_line(exc)}",
                          "fix problem_params= for this problem") from exc
-        solver = self.new_solver()
+        try:
+            solver = self.new_solver()
+        except UnresolvedComponent as exc:  # a name with variants for other problems only
+            self._add("supports", SKIPPED, str(exc))
+            return
         reason = solver.supports(problem)
         if reason:
             self._add("supports", SKIPPED, reason)
@@ -255,14 +261,17 @@ class _ProblemChecks:
                 choice = None
         if choice is None:
             for expert_name in self.registry.names("expert"):
-                candidate = self.registry.get("expert", expert_name)()
+                try:
+                    candidate = self.registry.get("expert", expert_name, self.problem_name)()
+                except UnresolvedComponent:
+                    continue
                 if candidate.supports(problem) is None:
                     return candidate
             raise _Setup("expert", f"the solver needs expert samples, but no registered expert supports "
                          f"'{self.problem_name}'", "install the problem's plugin (with its experts) or pass expert=")
         expert_name, expert_params = (choice, {}) if isinstance(choice, str) else choice
         try:
-            expert = self.registry.get("expert", expert_name)(dict(expert_params))
+            expert = self.registry.get("expert", expert_name, self.problem_name)(dict(expert_params))
         except Exception as exc:  # noqa: BLE001
             raise _Setup("expert", f"cannot make expert '{expert_name}': {_one_line(exc)}", "fix expert=") from exc
         reason = expert.supports(problem)

@@ -70,7 +70,11 @@ class Workbench:
         return self._problems[split.name]
 
     def expert(self):
-        return self.registry.get("expert", self.suite.expert.name)(self.suite.expert.params)
+        return self.expert_class()(self.suite.expert.params)
+
+    def expert_class(self) -> type:
+        """The suite's expert, the variant for the suite's problem where its name has several."""
+        return self.registry.get("expert", self.suite.expert.name, self.suite.problem.name)
 
     def eval_context(self, rep: int, split: SplitSpec) -> Context:
         """Shared by every policy on a split: common random numbers."""
@@ -103,9 +107,8 @@ class Workbench:
 
     def _expert_key(self, rep: int, split: SplitSpec, n_samples: int) -> str:
         e = self.suite.expert
-        expert_cls = self.registry.get("expert", e.name)
-        return cache_key("expert", e.name, expert_cls.version, e.params, n_samples, self._instances_key(rep, split),
-                         self._seed("expert", rep, split.name))
+        return cache_key("expert", e.name, self.expert_class().version, e.params, n_samples,
+                         self._instances_key(rep, split), self._seed("expert", rep, split.name))
 
     def expert_samples(self, rep: int, split: SplitSpec, n_samples: int, report: Report) -> tuple[torch.Tensor, float]:
         """(samples (B, S, D), expert seconds per instance), computed once and cached."""
@@ -167,7 +170,7 @@ class Workbench:
         return record
 
     def _needs_expert(self, name: str) -> bool:
-        cls = self.registry.solver_class(name)
+        cls = self.registry.solver_class(name, self.suite.problem.name)
         return bool(cls is not None and cls.needs_expert)
 
     def _eval_params(self, problem: Problem):
@@ -176,7 +179,7 @@ class Workbench:
     def _run_cell(self, job: Job, report: Report) -> dict[str, Any]:
         suite, rep = self.suite, job.rep
         spec = suite.solver(job.label)
-        solver = self.registry.make_solver(spec.name, spec.params)
+        solver = self.registry.make_solver(spec.name, spec.params, suite.problem.name)
         record: dict[str, Any] = {"component": spec.name, "display": spec.label, "splits": {}}
         train_problem = self.problem(suite.train)
         reason = solver.supports(train_problem)

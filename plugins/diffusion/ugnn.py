@@ -19,7 +19,7 @@ class UGNNSolver(GDMSolver):
     (f_min included). Same data, loss, schedules and samplers as gdm."""
 
     name = "ugnn"
-    version = "1"
+    version = "2"
     parameters = tuple(p for p in GDMSolver.parameters if p.name != "layers") + (
         Param("layers", int, 1, "GNN blocks per resolution, in the encoder and in the decoder (plus the bottleneck)",
               min=1),

@@ -68,7 +68,8 @@ class PrimalDual(Expert):
         gains = problem.snr_gains(instances, ctx.device)
         n_networks, n = gains.shape[:2]
         window = min(p.window, p.iterations)
-        target = instances.attrs["f_min"] * (1.0 + p.margin)
+        f_min = instances.arrays["f_min"].to(gains).unsqueeze(-1)  # (B, 1): each network's QoS level
+        target = f_min * (1.0 + p.margin)
         fading_generator = ctx.generator("primal_dual", "fading")
         dual = torch.zeros(n_networks, n, dtype=gains.dtype, device=gains.device)
         kept = torch.empty(n_networks, window, n, dtype=gains.dtype, device=gains.device)
@@ -83,7 +84,7 @@ class PrimalDual(Expert):
             pick = cycled_permutations(n_networks, window, n_samples, ctx.generator("primal_dual", "pick", device=str(gains.device)))
         else:
             rates = link_rates(kept, gains.unsqueeze(1))
-            scale = torch.clamp(rates.mean(dim=1, keepdim=True), min=instances.attrs["f_min"])
+            scale = torch.maximum(rates.mean(dim=1, keepdim=True), f_min.unsqueeze(-1))
             pick = herd(rates / scale, n_samples)
         return (kept[torch.arange(n_networks, device=gains.device).unsqueeze(-1), pick] * instances.attrs["p_max"]).float()
 
@@ -129,7 +130,8 @@ class Exhaustive(Expert):
         rates = torch.cat([
             expected_rates(chunk.unsqueeze(0), gains.unsqueeze(1)) for chunk in grid.split(_GRID_CHUNK)
         ], dim=1)
-        weights = np.stack([self._weights(r, instances.attrs["f_min"]) for r in rates.cpu().numpy()])
+        f_min = instances.arrays["f_min"].cpu().numpy()
+        weights = np.stack([self._weights(r, float(level)) for r, level in zip(rates.cpu().numpy(), f_min)])
         return grid, rates, torch.as_tensor(weights, device=gains.device)
 
     @staticmethod

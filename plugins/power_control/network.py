@@ -30,7 +30,12 @@ class Geometry:
     @property
     def side(self) -> float:
         """Side of the square deployment area in metres."""
-        return 1000.0 * np.sqrt(self.n_pairs / self.density)
+        return side_length(self.n_pairs, self.density)
+
+
+def side_length(n_pairs: int, density: float | np.ndarray) -> float | np.ndarray:
+    """Side (m) of the square holding n_pairs at `density` pairs per km^2."""
+    return 1000.0 * np.sqrt(n_pairs / density)
 
 
 def noise_power(noise_psd_dbm: float, bandwidth: float) -> float:
@@ -46,24 +51,28 @@ def path_loss_db(distance: np.ndarray) -> np.ndarray:
     return np.where(d <= 100.0, near, far)
 
 
-def place_transmitters(rng: np.random.Generator, n_networks: int, geometry: Geometry) -> np.ndarray:
-    """Transmitters (B, N, 2) uniform in the square and at least d_tt apart.
+def place_transmitters(rng: np.random.Generator, geometry: Geometry, density: np.ndarray) -> np.ndarray:
+    """Transmitters (B, N, 2) uniform in each network's square and at least d_tt apart.
 
-    Sequential rejection sampling, batched over networks: for each new
-    transmitter every network draws PLACEMENT_TRIES candidates and keeps the
-    first one far enough from those already placed.
+    `density` (B,) gives each network's pairs per km^2 (the geometry's own density
+    is the default of the callers). Sequential rejection sampling, batched over
+    networks: for each new transmitter every network draws PLACEMENT_TRIES
+    candidates and keeps the first one far enough from those already placed.
     """
-    n, side = geometry.n_pairs, geometry.side
+    n, n_networks = geometry.n_pairs, len(density)
+    side = side_length(n, np.asarray(density, dtype=float))[:, None, None]
     placed = np.zeros((n_networks, n, 2))
     rows = np.arange(n_networks)
     for k in range(n):
-        cand = rng.uniform(0.0, side, size=(n_networks, PLACEMENT_TRIES, 2))
+        cand = rng.uniform(0.0, 1.0, size=(n_networks, PLACEMENT_TRIES, 2)) * side
         dist = np.linalg.norm(cand[:, :, None, :] - placed[:, None, :k, :], axis=-1)
         ok = (dist >= geometry.d_tt).all(axis=-1) if k else np.ones(cand.shape[:2], bool)
-        if not ok.any(axis=1).all():
+        stuck = ~ok.any(axis=1)
+        if stuck.any():
+            worst = float(density[stuck.argmax()])
             raise ValueError(
                 f"cannot place N={n} transmitters at least d_tt={geometry.d_tt:g} m apart at "
-                f"density={geometry.density:g} pairs/km^2 (square side {side:.0f} m) after "
+                f"density={worst:g} pairs/km^2 (square side {side_length(n, worst):.0f} m) after "
                 f"{PLACEMENT_TRIES} tries for transmitter {k + 1}; lower N or d_tt, or the density"
             )
         placed[:, k] = cand[rows, ok.argmax(axis=1)]
@@ -77,9 +86,9 @@ def place_receivers(rng: np.random.Generator, tx: np.ndarray, geometry: Geometry
     return tx + radius[..., None] * np.stack([np.cos(angle), np.sin(angle)], axis=-1)
 
 
-def draw_positions(rng: np.random.Generator, n_networks: int, geometry: Geometry) -> tuple[np.ndarray, np.ndarray]:
-    """Transmitter and receiver positions (B, N, 2) in metres."""
-    tx = place_transmitters(rng, n_networks, geometry)
+def draw_positions(rng: np.random.Generator, geometry: Geometry, density: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Transmitter and receiver positions (B, N, 2) in metres, for B = len(density) networks."""
+    tx = place_transmitters(rng, geometry, density)
     return tx, place_receivers(rng, tx, geometry)
 
 

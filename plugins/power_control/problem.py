@@ -18,7 +18,7 @@ class PowerControl(Problem):
     """Power control in an N-pair interference network under ergodic minimum-rate constraints."""
 
     name = "power_control"
-    version = "1"
+    version = "2"
     parameters = (
         Param("n_pairs", int, 30, "transmitter-receiver pairs N (the decision dimension)", min=1),
         Param("density", float, 8.0, "pairs per km^2; the square has side sqrt(N / density) km", min=1e-6),
@@ -30,6 +30,10 @@ class PowerControl(Problem):
         Param("bandwidth", float, 20e6, "channel bandwidth W (Hz); noise power = PSD * W", min=0.0),
         Param("noise_psd_dbm", float, -174.0, "noise power spectral density (dBm/Hz)"),
         Param("f_min", float, 0.5, "minimum ergodic rate per link (bps/Hz)", min=0.0),
+        Param("f_min_train", list, None, "train split only: each network's f_min drawn uniformly from this list (one "
+              "model across QoS levels); other splits use f_min", min=0.0, nullable=True, items=float),
+        Param("density_train", list, None, "train split only: each network's density drawn uniformly from this list "
+              "(mixed densities); other splits use density", min=1e-6, nullable=True, items=float),
         Param("k_neighbors", int, 10, "strongest interferers kept per receiver in the graph view (N-1: dense)", min=0),
         Param("positions", str, "fresh", "'fresh': new positions per network; 'fixed': one layout from layout_seed, "
               "new shadowing per network (the paper's setting)", choices=("fresh", "fixed")),
@@ -47,6 +51,7 @@ class PowerControl(Problem):
         "H": "(B, N, N) long-term power gains, H[b, j, i] = transmitter j -> receiver i",
         "tx": "(B, N, 2) transmitter positions (m)",
         "rx": "(B, N, 2) receiver positions (m)",
+        "f_min": "(B,) minimum ergodic rate of every link of the network (bps/Hz); optional on load (default: f_min)",
     }
 
     # ------------------------------------------------------------------ instances
@@ -60,21 +65,36 @@ class PowerControl(Problem):
     def sigma2(self) -> float:
         return noise_power(self.params.noise_psd_dbm, self.params.bandwidth)
 
+    def _per_network(self, split: str, n: int, seed: int, name: str) -> np.ndarray:
+        """(n,) values of parameter `name`: drawn from its `<name>_train` list on the train split, else constant."""
+        choices = self.params[f"{name}_train"] if split == "train" else None
+        if not choices:
+            return np.full(n, float(self.params[name]))
+        return np.random.default_rng(derive_seed(seed, split, name)).choice(np.asarray(choices, dtype=float), size=n)
+
     def make_instances(self, split: str, n: int, seed: int) -> Instances:
-        """Networks of one configuration: positions fresh per network or fixed by layout_seed; shadowing always fresh."""
+        """Networks of one configuration: positions fresh per network or fixed by layout_seed; shadowing always fresh.
+
+        On the train split, `f_min_train` / `density_train` draw each network's QoS level / density.
+        """
+        density = self._per_network(split, n, seed, "density")
         if self.params.positions == "fixed":
+            if self.params.density_train:
+                raise ValueError("density_train mixes geometries and needs positions: fresh (a fixed layout has one density)")
             layout = np.random.default_rng(derive_seed(self.params.layout_seed, "power_control", "layout"))
-            tx, rx = (np.repeat(a, n, axis=0) for a in draw_positions(layout, 1, self.geometry))
+            tx, rx = (np.repeat(a, n, axis=0) for a in draw_positions(layout, self.geometry, density[:1]))
         else:
-            tx, rx = draw_positions(np.random.default_rng(derive_seed(seed, split, "positions")), n, self.geometry)
+            tx, rx = draw_positions(np.random.default_rng(derive_seed(seed, split, "positions")), self.geometry, density)
         shadowing = np.random.default_rng(derive_seed(seed, split, "shadowing"))
         gains = long_term_gains(shadowing, tx, rx, self.params.shadowing_db)
-        return self.load_instances({"H": gains, "tx": tx, "rx": rx})
+        return self.load_instances({"H": gains, "tx": tx, "rx": rx, "f_min": self._per_network(split, n, seed, "f_min")})
 
     def load_instances(self, arrays: Mapping[str, np.ndarray]) -> Instances:
+        arrays = dict(arrays)
+        if "f_min" not in arrays:
+            arrays["f_min"] = np.full(len(arrays["H"]), self.params.f_min)
         tensors = {key: torch.as_tensor(np.asarray(arrays[key]), dtype=torch.float64) for key in self.export_arrays}
-        attrs = {"f_min": self.params.f_min, "p_max": self.params.p_max, "sigma2": self.sigma2}
-        return Instances(tensors, attrs)
+        return Instances(tensors, {"p_max": self.params.p_max, "sigma2": self.sigma2})
 
     def export_instances(self, instances: Instances) -> dict[str, np.ndarray]:
         return {key: instances.arrays[key].detach().cpu().numpy() for key in self.export_arrays}
@@ -105,7 +125,10 @@ class PowerControl(Problem):
         """One graph per network: edges j -> i for the k strongest interferers of receiver i plus the direct-link self loop.
 
         Node features: normalized direct gain, normalized total incoming
-        interference, f_min.
+        interference, the network's f_min. Besides the SPEC's `edge_weight`, each
+        edge carries `interference_ratio` = H[j, i] / H[i, i] (1 on the self loop):
+        the interferer's gain relative to the victim's own link, the quantity an
+        SINR is made of, which the log-gain weights compress into a narrow band.
         """
         log_gain, scale = self._log_gains(instances)
         weight = log_gain / scale
@@ -115,22 +138,28 @@ class PowerControl(Problem):
         direct = torch.diagonal(weight, dim1=-2, dim2=-1)
         incoming = instances.arrays["H"].to(torch.float64).masked_fill(eye, 0.0).sum(dim=-2)
         interference = torch.log1p(incoming / instances.attrs["sigma2"]) / scale.squeeze(-1)
-        features = torch.stack([direct, interference, torch.full_like(direct, instances.attrs["f_min"])], dim=-1)
+        f_min = instances.arrays["f_min"].to(direct).unsqueeze(-1).expand_as(direct)
+        features = torch.stack([direct, interference, f_min], dim=-1)
 
         strongest = weight.masked_fill(eye, -1.0).topk(k, dim=-2).indices  # (B, k, N): sources j of receiver i
         nodes = torch.arange(n, device=weight.device).expand(n_networks, 1, n)
         source = torch.cat([strongest, nodes], dim=1).flatten(1)
         target = nodes.expand(n_networks, k + 1, n).flatten(1)
-        edge_weight = weight[torch.arange(n_networks, device=weight.device).unsqueeze(-1), source, target]
+        rows = torch.arange(n_networks, device=weight.device).unsqueeze(-1)
+        edge_weight = weight[rows, source, target]
+        gains = instances.arrays["H"].to(torch.float64)
+        ratio = gains[rows, source, target] / torch.diagonal(gains, dim1=-2, dim2=-1).gather(1, target)
         return Batch.from_data_list([
-            Data(x=features[b].float(), edge_index=torch.stack([source[b], target[b]]), edge_weight=edge_weight[b].float(), num_nodes=n)
+            Data(x=features[b].float(), edge_index=torch.stack([source[b], target[b]]), edge_weight=edge_weight[b].float(),
+                 interference_ratio=ratio[b].float(), num_nodes=n)
             for b in range(n_networks)
         ])
 
     def flat(self, instances: Instances) -> torch.Tensor:
-        """(B, N*N) normalized log-gains, row-major in [tx, rx]."""
+        """(B, N*N + 1): normalized log-gains, row-major in [tx, rx], then the network's f_min."""
         log_gain, scale = self._log_gains(instances)
-        return (log_gain / scale).flatten(1).float()
+        f_min = instances.arrays["f_min"].to(log_gain).unsqueeze(-1)
+        return torch.cat([(log_gain / scale).flatten(1), f_min], dim=-1).float()
 
     # ----------------------------------------------------------------- evaluation
 
@@ -156,7 +185,7 @@ class PowerControl(Problem):
         reference: Evaluation | None = None,
     ) -> Evaluation:
         """Time-share the samples over T fading steps and report the SPEC's rate, QoS and fairness metrics."""
-        f_min = instances.attrs["f_min"]
+        f_min = instances.arrays["f_min"].cpu().unsqueeze(-1)
         rates = self._ergodic(instances, samples, ctx, params["T"], params["T0"])
         link = rates.time_shared.cpu()
         per_network = link.mean(dim=-1)
@@ -171,7 +200,7 @@ class PowerControl(Problem):
             "violation": float((f_min - link).clamp(min=0.0).mean()),
             "fairness": float((link.sum(-1).square() / (link.shape[-1] * link.square().sum(-1))).mean()),
             # each sample held for all T steps, averaged over the samples
-            "single_sample_feasible_frac": float((rates.per_sample >= f_min).double().mean()),
+            "single_sample_feasible_frac": float((rates.per_sample.cpu() >= f_min.unsqueeze(-1)).double().mean()),
         }
         if reference is not None:
             ratio = per_network.numpy() / reference.per_instance["mean_rate"]
@@ -181,5 +210,5 @@ class PowerControl(Problem):
             metrics=metrics,
             per_instance={"mean_rate": per_network.numpy()},
             distributions={"link_rate": pooled.numpy()},
-            markers={"link_rate": {"f_min": f_min}},
+            markers={"link_rate": {"f_min": float(f_min[0])}} if bool((f_min == f_min[0]).all()) else {},
         )

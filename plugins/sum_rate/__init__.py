@@ -5,7 +5,7 @@ from wrbench import hookimpl
 from wrbench.hookspecs import Register
 
 from .baselines import RandomBudget, Uniform
-from .experts import ExhaustiveSimplex, WaterFilling
+from .experts import Exhaustive, WaterFilling
 from .problem import SumRate
 
 WRBENCH_API_VERSION = "1.0"
@@ -19,7 +19,7 @@ def register_problems(register: Register) -> None:
 @hookimpl
 def register_experts(register: Register) -> None:
     register(WaterFilling)
-    register(ExhaustiveSimplex)
+    register(Exhaustive)
 
 
 @hookimpl

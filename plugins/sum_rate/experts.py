@@ -29,14 +29,15 @@ class WaterFilling(Expert):
         return _repeat(water_fill(instances.arrays["g"], instances.arrays["P"]), n_samples)
 
 
-class ExhaustiveSimplex(Expert):
+class Exhaustive(Expert):
     """Best point of a grid of `levels` fractions of P per channel (sum <= P); a check on water-filling for small M.
 
-    Named `exhaustive_simplex`: power_control's LP-over-a-box-grid expert already holds
-    `exhaustive`, and expert names are unique across plugins.
+    Shares its name with power_control's grid + LP expert (SPEC section 3): each declares
+    its own problem, so a suite's `exhaustive` resolves to the variant for its problem.
     """
 
-    name = "exhaustive_simplex"
+    name = "exhaustive"
+    version = "2"
     problems = ("sum_rate",)
     stochastic = False
     parameters = (
@@ -53,7 +54,7 @@ class ExhaustiveSimplex(Expert):
         if size <= self.params.max_points:
             return None
         return (
-            f"exhaustive_simplex grid for {channels} channels at {self.params.levels} levels needs {size:,} points, "
+            f"exhaustive grid for {channels} channels at {self.params.levels} levels needs {size:,} points, "
             f"above max_points={self.params.max_points:,}; lower `levels` or raise `max_points`"
         )
 

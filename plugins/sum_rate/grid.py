@@ -1,4 +1,4 @@
-"""The grid the `exhaustive_simplex` expert searches: L levels per coordinate inside the budget simplex."""
+"""The grid sum_rate's `exhaustive` expert searches: L levels per coordinate inside the budget simplex."""
 from __future__ import annotations
 
 import math

@@ -21,6 +21,7 @@ class SumRate(Problem):
     """
 
     name = "sum_rate"
+    version = "2"  # 2: the flat view gives relative noise floors, not raw gains and P / M
     parameters = (
         Param("channels", int, 3, "number of parallel channels M", min=1),
         Param("gain_low", float, 0.5, "lower end of the uniform channel-gain draw (noise power 1)", min=0.0),
@@ -82,14 +83,22 @@ class SumRate(Problem):
         return int(instances.arrays["g"].shape[1])
 
     def flat(self, instances: Instances) -> torch.Tensor:
-        """(B, M + 1): the gains as they are (SNR per unit power, O(1)), then P / M.
+        """(B, M): each channel's noise floor M / (g_i P), minus the mean over the channels.
 
-        P / M (the equal-split power per channel) is O(1) at DiffSG's settings.
-        The scaling is fixed, not taken from this problem's parameters, so that
-        an out-of-distribution split shows a model its real gains and budget.
+        Why: in budget shares u = p / P, water-filling reads u_i = max(0, mu - a_i)
+        with floors a_i = 1 / (g_i P) (inverse full-budget SNR) and mu set by sum u = 1.
+        So the optimal shares depend on (g, P) only through a, and not on a's common
+        level either: adding c to every floor raises mu by c and leaves u unchanged.
+        Floors relative to their mean are therefore the whole instance as far as the
+        decision goes, invariant to rescaling gains against the budget. Times M they
+        are in units of the equal share 1 / M, so O(1) for any M and P (about +-0.3
+        at M = 3, P = 10; a few units at M = 80, P = 20). DiffSG's out-of-distribution
+        split (gains up to 3, P = 20) has floors spread half as wide as the training
+        ones, so it lands inside the training range, where raw gains and P / M did not.
         """
         g, P = instances.arrays["g"], instances.arrays["P"]
-        return torch.cat([g, (P / g.shape[1]).unsqueeze(-1)], dim=-1)
+        floors = g.shape[1] / (g * P.unsqueeze(-1))
+        return floors - floors.mean(-1, keepdim=True)
 
     def score(self, instances: Instances, x: torch.Tensor, ctx: Context) -> torch.Tensor:
         """Sum rate (B, S) of allocations x (B, S, M), taken as given (project infeasible ones first)."""
