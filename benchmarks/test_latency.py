@@ -5,8 +5,11 @@ Each case times `solver.sample(problem, networks, S, ctx)` for one network
 pytest-benchmark timer (it synchronizes CUDA before reading the clock, like
 the leaderboard's latency columns). Rounds: one untimed first call (which also
 validates the output shape), one warm-up round, then enough rounds to fill
-`--max-time`, at least `--min-rounds`. Right before each round (as the
-benchmark's untimed `setup`) the fixed calibration kernel is timed under the
+`--max-time`, at least `--min-rounds`. A call faster than 10 ms is repeated
+within each round until the round lasts about 10 ms (`calls_per_round` in
+`extra_info`; saved rounds are divided back to seconds per call). Right
+before each round (as the benchmark's untimed `setup`) the fixed calibration
+kernel is timed under the
 same load, for about as long as the previous round took (at most 10 ms);
 `extra_info["calibration"]` keeps its seconds per kernel step, one per timed
 round, for `wrbench bench --compare`. `extra_info` also records whether the
@@ -16,7 +19,7 @@ from __future__ import annotations
 
 import pytest
 
-from wrbench.bench import rounds_for
+from wrbench.bench import calls_per_round, repeated, rounds_for
 from wrbench.timing import clock
 
 pytestmark = pytest.mark.benchmark(timer=clock, group="latency", disable_gc=False)
@@ -27,9 +30,11 @@ def test_latency(benchmark, bench, case, request):
         pytest.skip(f"{case.name}: {case.error}")
     prepared = bench.prepare(case)
     opt = request.config.getoption
-    rounds = rounds_for(prepared.first_seconds, opt("max_time"), opt("min_rounds"), opt("max_rounds"))
-    benchmark.extra_info.update(prepared.extra_info)
+    calls = calls_per_round(prepared.first_seconds)
+    round_seconds = prepared.first_seconds * calls
+    rounds = rounds_for(round_seconds, opt("max_time"), opt("min_rounds"), opt("max_rounds"))
+    benchmark.extra_info.update(prepared.extra_info, calls_per_round=calls)
     benchmark.group = f"N={case.n} B={case.batch}"
-    calibration = bench.calibration(case.device, prepared.first_seconds)
-    benchmark.pedantic(prepared.call, setup=calibration, rounds=rounds, warmup_rounds=1, iterations=1)
+    calibration = bench.calibration(case.device, round_seconds)
+    benchmark.pedantic(repeated(prepared.call, calls), setup=calibration, rounds=rounds, warmup_rounds=1, iterations=1)
     benchmark.extra_info.update(calibration.info(rounds))

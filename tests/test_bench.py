@@ -314,3 +314,14 @@ def test_different_thread_counts_warn():
     base["benchmarks"]["a-N20-B1"]["torch_threads"], cur["benchmarks"]["a-N20-B1"]["torch_threads"] = 2, 1
     _, warnings = wb.compare_runs(base, cur)
     assert any("thread counts (baseline -> current: 2 -> 1)" in w for w in warnings)
+
+
+def test_fast_calls_are_repeated_to_fill_a_round_and_saved_per_call():
+    assert wb.calls_per_round(0.5) == 1 and wb.calls_per_round(0.004) == 3
+    assert wb.calls_per_round(40e-6) == 250 and wb.calls_per_round(0.0) == 1
+    counter = []
+    assert wb.repeated(lambda: counter.append(1) or len(counter), 4)() == 4 and len(counter) == 4
+    data = {"benchmarks": [{"name": "t", "extra_info": {"case": "fast", "calls_per_round": 250},
+                            "stats": {"data": [0.010, 0.012]}}]}
+    entry = wb.from_pytest_json(data)["fast"]
+    assert entry["rounds"] == pytest.approx([40e-6, 48e-6]) and entry["median"] == pytest.approx(44e-6)

@@ -49,6 +49,9 @@ DEFAULT_SAMPLES = 50
 DEFAULT_STORAGE = Path(".benchmarks") / "wrbench"
 # training-budget parameters set to their minimum when a solver must be fitted before it can sample
 FIT_BUDGET_PARAMS = ("train_steps", "epochs", "train_epochs", "max_epochs", "fit_steps")
+# Shortest round: faster calls are repeated within a round (see `calls_per_round`).
+MIN_ROUND_SECONDS = 0.01
+MAX_CALLS_PER_ROUND = 10_000
 SEED = 0
 
 
@@ -247,6 +250,32 @@ class Prepared:
     call: Callable[[], torch.Tensor]
     extra_info: dict[str, Any]
     first_seconds: float
+
+
+def calls_per_round(first_seconds: float) -> int:
+    """Calls timed together in one round so that a round lasts at least MIN_ROUND_SECONDS.
+
+    A call of tens of microseconds mostly runs between two scheduler preemptions, so its
+    rounds keep their speed on a loaded machine while the calibration kernel slows down,
+    and its few-microsecond jitter reads as a significant change; ~10 ms rounds share the
+    CPU like everything else. Saved rounds are divided back to seconds per call.
+    """
+    if first_seconds <= 0:
+        return 1
+    return int(min(MAX_CALLS_PER_ROUND, max(1, math.ceil(MIN_ROUND_SECONDS / first_seconds))))
+
+
+def repeated(call: Callable[[], torch.Tensor], times: int) -> Callable[[], torch.Tensor]:
+    """`call` run `times` times per invocation (returns the last output)."""
+    if times == 1:
+        return call
+
+    def run() -> torch.Tensor:
+        for _ in range(times - 1):
+            call()
+        return call()
+
+    return run
 
 
 def rounds_for(first_seconds: float, max_time: float, min_rounds: int, max_rounds: int) -> int:
@@ -568,7 +597,8 @@ def from_pytest_json(data: dict[str, Any]) -> dict[str, dict[str, Any]]:
     for bench in data.get("benchmarks", []):
         info = dict(bench.get("extra_info", {}))
         key = info.get("case") or bench["name"]
-        rounds = [float(x) for x in bench["stats"].get("data", [])]
+        calls = int(info.get("calls_per_round", 1))
+        rounds = [float(x) / calls for x in bench["stats"].get("data", [])]
         out[key] = {**info, "rounds": rounds, "median": float(np.median(rounds)) if rounds else None,
                     "pytest_name": bench.get("fullname", bench["name"])}
     return out
