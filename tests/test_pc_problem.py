@@ -118,9 +118,8 @@ def test_mixture_parameters_are_validated() -> None:
             assert message in str(exc)
         else:
             raise AssertionError(f"{bad} was accepted")
-    fixed = PowerControl(n_pairs=4, positions="fixed", density_train=[6.6, 8.2])
     try:
-        fixed.make_instances("train", 2, seed=0)
+        PowerControl(n_pairs=4, positions="fixed", density_train=[6.6, 8.2])
     except ValueError as exc:
         assert "density_train" in str(exc) and "positions: fresh" in str(exc)
     else:

@@ -108,3 +108,15 @@ def test_collect_lists_cells(wrbench, write_suite):
 def test_errors_inside_an_overridden_key_point_at_the_override(tmp_path, registry):
     errors = errors_for(tmp_path, registry, GOOD, ["solvers=[{name: toy_hlaf}]"])
     assert errors[0].startswith(f"{tmp_path / 's.yaml'}:--set: solvers[0].name: unknown solver/expert 'toy_hlaf'")
+
+
+def test_combinations_a_problem_rejects_are_suite_errors():
+    """power_control refuses mixed densities on a fixed layout before any work, with the key and line."""
+    from pathlib import Path
+
+    bundled = load_plugins(["wrbench_plugins.power_control", "wrbench_plugins.diffusion"], strict=True, entry_points=False)
+    path = Path(__file__).resolve().parents[1] / "suites" / "power_control_paper_cpu.yaml"
+    with pytest.raises(SuiteError) as info:
+        read_suite(path, bundled, ["problem.params.density_train=[6.6, 8.2]"])
+    assert any(e.startswith(f"{path}:--set: problem.params.density_train: mixes geometries and needs positions: fresh")
+               for e in info.value.errors), info.value.errors

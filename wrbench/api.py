@@ -192,6 +192,11 @@ class Component:
 
     def __init__(self, params: Mapping[str, Any] | None = None, **overrides: Any):
         self.params: Params = resolve(self.parameters, {**dict(params or {}), **overrides})
+        self.check_params(self.params)
+
+    @classmethod
+    def check_params(cls, params: Params) -> None:
+        """Reject combinations of individually valid values (raise `ParamError`); suites call it before any work."""
 
     @classmethod
     def summary(cls) -> str:

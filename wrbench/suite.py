@@ -267,7 +267,10 @@ def _params(check: _Checker, cls: type | None, given: Any, path: KeyPath, declar
     if cls is None:
         return dict(given)
     try:
-        return dict(resolve(getattr(cls, declared_attr), given))
+        resolved = resolve(getattr(cls, declared_attr), given)
+        if declared_attr == "parameters":
+            cls.check_params(resolved)
+        return dict(resolved)
     except ParamError as exc:
         check.error(path + (exc.key,), exc.message)
         return dict(given)

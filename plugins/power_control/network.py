@@ -15,10 +15,9 @@ PLACEMENT_TRIES = 500
 
 @dataclass(frozen=True)
 class Geometry:
-    """What fixes a network configuration: pair count, density and the distance rules."""
+    """What fixes a network configuration besides its density (drawn per network): pair count and distance rules."""
 
     n_pairs: int
-    density: float  # pairs per km^2
     d_min: float  # metres, shortest tx-rx distance of a pair
     d_max: float  # metres, longest tx-rx distance of a pair
     d_tt: float  # metres, smallest distance between transmitters
@@ -26,11 +25,6 @@ class Geometry:
     def __post_init__(self) -> None:
         if self.d_min > self.d_max:
             raise ValueError(f"d_min={self.d_min:g} m exceeds d_max={self.d_max:g} m")
-
-    @property
-    def side(self) -> float:
-        """Side of the square deployment area in metres."""
-        return side_length(self.n_pairs, self.density)
 
 
 def side_length(n_pairs: int, density: float | np.ndarray) -> float | np.ndarray:
@@ -54,8 +48,7 @@ def path_loss_db(distance: np.ndarray) -> np.ndarray:
 def place_transmitters(rng: np.random.Generator, geometry: Geometry, density: np.ndarray) -> np.ndarray:
     """Transmitters (B, N, 2) uniform in each network's square and at least d_tt apart.
 
-    `density` (B,) gives each network's pairs per km^2 (the geometry's own density
-    is the default of the callers). Sequential rejection sampling, batched over
+    `density` (B,) gives each network's pairs per km^2. Sequential rejection sampling, batched over
     networks: for each new transmitter every network draws PLACEMENT_TRIES
     candidates and keeps the first one far enough from those already placed.
     """

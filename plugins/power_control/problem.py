@@ -8,7 +8,7 @@ import torch
 from torch_geometric.data import Batch, Data
 
 from wrbench.api import Box, Context, Evaluation, Instances, Problem, derive_seed
-from wrbench.params import Param, Params
+from wrbench.params import Param, ParamError, Params
 
 from .network import Geometry, draw_positions, long_term_gains, noise_power
 from .rates import ErgodicRates, ergodic_rates
@@ -59,7 +59,7 @@ class PowerControl(Problem):
     @property
     def geometry(self) -> Geometry:
         p = self.params
-        return Geometry(p.n_pairs, p.density, p.d_min, p.d_max, p.d_tt)
+        return Geometry(p.n_pairs, p.d_min, p.d_max, p.d_tt)
 
     @property
     def sigma2(self) -> float:
@@ -72,6 +72,11 @@ class PowerControl(Problem):
             return np.full(n, float(self.params[name]))
         return np.random.default_rng(derive_seed(seed, split, name)).choice(np.asarray(choices, dtype=float), size=n)
 
+    @classmethod
+    def check_params(cls, params: Params) -> None:
+        if params.density_train and params.positions == "fixed":
+            raise ParamError("density_train", "mixes geometries and needs positions: fresh (a fixed layout has one density)")
+
     def make_instances(self, split: str, n: int, seed: int) -> Instances:
         """Networks of one configuration: positions fresh per network or fixed by layout_seed; shadowing always fresh.
 
@@ -79,8 +84,6 @@ class PowerControl(Problem):
         """
         density = self._per_network(split, n, seed, "density")
         if self.params.positions == "fixed":
-            if self.params.density_train:
-                raise ValueError("density_train mixes geometries and needs positions: fresh (a fixed layout has one density)")
             layout = np.random.default_rng(derive_seed(self.params.layout_seed, "power_control", "layout"))
             tx, rx = (np.repeat(a, n, axis=0) for a in draw_positions(layout, self.geometry, density[:1]))
         else:
@@ -136,7 +139,8 @@ class PowerControl(Problem):
         k = min(self.params.k_neighbors, n - 1)
         eye = torch.eye(n, dtype=torch.bool, device=weight.device)
         direct = torch.diagonal(weight, dim1=-2, dim2=-1)
-        incoming = instances.arrays["H"].to(torch.float64).masked_fill(eye, 0.0).sum(dim=-2)
+        gains = instances.arrays["H"].to(torch.float64)
+        incoming = gains.masked_fill(eye, 0.0).sum(dim=-2)
         interference = torch.log1p(incoming / instances.attrs["sigma2"]) / scale.squeeze(-1)
         f_min = instances.arrays["f_min"].to(direct).unsqueeze(-1).expand_as(direct)
         features = torch.stack([direct, interference, f_min], dim=-1)
@@ -147,7 +151,6 @@ class PowerControl(Problem):
         target = nodes.expand(n_networks, k + 1, n).flatten(1)
         rows = torch.arange(n_networks, device=weight.device).unsqueeze(-1)
         edge_weight = weight[rows, source, target]
-        gains = instances.arrays["H"].to(torch.float64)
         ratio = gains[rows, source, target] / torch.diagonal(gains, dim1=-2, dim2=-1).gather(1, target)
         return Batch.from_data_list([
             Data(x=features[b].float(), edge_index=torch.stack([source[b], target[b]]), edge_weight=edge_weight[b].float(),
