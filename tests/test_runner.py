@@ -14,6 +14,8 @@ import pytest
 
 from conftest import HERE
 
+from wrbench.leaderboard import sweep_points
+
 
 def records(outdir: Path) -> dict[str, dict]:
     lines = (outdir / "results.jsonl").read_text().splitlines()
@@ -131,6 +133,17 @@ def test_sweep_makes_one_test_split_per_value_with_a_plot(wrbench, write_suite, 
     half = {r["split"]: r["loss"] for r in rows if r["label"] == "toy_half"}
     assert half["spread=0.4"] > half["spread=0.1"]  # targets further from 0.5 cost the constant policy more
     assert (tmp_path / "out" / "plots" / "sweep_spread.png").stat().st_size > 1000
+
+
+def test_sweep_plot_takes_in_the_test_split_that_differs_only_in_the_swept_parameter():
+    splits = [
+        {"name": "train", "role": "train", "params": {"n": 30, "density": 8.0}},
+        {"name": "test", "role": "test", "params": {"n": 30, "density": 8.0}},
+        {"name": "dense", "role": "test", "params": {"n": 120, "density": 11.9}},
+        {"name": "n=120", "role": "test", "params": {"n": 120, "density": 8.0}, "sweep": "n"},
+        {"name": "n=60", "role": "test", "params": {"n": 60, "density": 8.0}, "sweep": "n"},
+    ]
+    assert sweep_points(splits) == {"n": [("test", 30), ("n=60", 60), ("n=120", 120)]}
 
 
 def test_sampling_only_parameters_reuse_one_fit(wrbench, write_suite, tmp_path):

@@ -55,12 +55,27 @@ def load(outdir: str | Path) -> Leaderboard:
     long = _long_rows(records, splits)
     metrics = _metric_order([m for r in records for s in r.get("splits", {}).values() for m in s["metrics"]], rank_by)
     tables = {split: _aggregate(long[long["split"] == split], metrics, rank_by, lower) for split in splits}
-    sweeps: dict[str, list[tuple[str, Any]]] = {}
-    for split in suite.get("splits", []):
-        if split.get("sweep"):
-            sweeps.setdefault(split["sweep"], []).append((split["name"], split["params"][split["sweep"]]))
+    sweeps = sweep_points(suite.get("splits", []))
     plot = tuple(suite.get("sweep_plot") or ([rank_by] if rank_by else []))
     return Leaderboard(suite.get("name", outdir.name), rank_by, lower, tables, metrics, meta, sweeps, plot)
+
+
+def sweep_points(splits: list[dict[str, Any]]) -> dict[str, list[tuple[str, Any]]]:
+    """Each swept parameter's (split, value) points, in value order. A test split that differs from the sweep's
+    splits in the swept parameter alone (the suite's own `test` split, typically) is a point of the sweep too."""
+    sweeps: dict[str, list[tuple[str, Any]]] = {}
+    for split in splits:
+        if split.get("sweep"):
+            sweeps.setdefault(split["sweep"], []).append((split["name"], split["params"][split["sweep"]]))
+    for param, points in sweeps.items():
+        swept = {name for name, _ in points}
+        context = [{k: v for k, v in s["params"].items() if k != param} for s in splits if s["name"] in swept]
+        for split in splits:
+            same_context = {k: v for k, v in split["params"].items() if k != param} in context
+            if split.get("role") == "test" and split["name"] not in swept and param in split["params"] and same_context:
+                points.append((split["name"], split["params"][param]))
+        points.sort(key=lambda point: point[1])
+    return sweeps
 
 
 def _long_rows(records: list[dict[str, Any]], splits: list[str]) -> pd.DataFrame:
