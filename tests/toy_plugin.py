@@ -21,6 +21,7 @@ class Toy(Problem):
     eval_parameters = (Param("noise", float, 0.0, "evaluation noise", min=0.0),)
     primary_metric = "exceed_ratio"
     lower_is_better = frozenset({"loss"})
+    metrics = ("score", "loss", "exceed_ratio", "exceed_ratio_std")
     views = frozenset({"flat"})
     export_arrays = {"c": "(B, D) targets"}
 

@@ -170,6 +170,34 @@ class Context:
         return Context(derive_seed(self.seed, *parts), self.device, self.progress)
 
 
+def instance_arrays(
+    arrays: Mapping[str, Any], required: tuple[str, ...], optional: tuple[str, ...] = ()
+) -> dict[str, np.ndarray]:
+    """The named arrays as float64 numpy arrays, for a problem's `load_instances`.
+
+    A ValueError names what is wrong: a missing or unknown key (a typo would
+    otherwise silently fall back to a default), a non-numeric array, no
+    instances, a NaN or an inf. Shapes and value ranges are the problem's to check.
+    """
+    missing = [key for key in required if key not in arrays]
+    unknown = sorted(str(key) for key in arrays if key not in (*required, *optional))
+    if missing or unknown:
+        raise ValueError(f"expected arrays {', '.join(required)}" + (f" (optional: {', '.join(optional)})" if optional else "")
+                         + (f"; missing {', '.join(missing)}" if missing else "") + (f"; unknown {', '.join(unknown)}" if unknown else ""))
+    out = {}
+    for key, value in arrays.items():
+        array = np.asarray(value)
+        if array.dtype.kind not in "iuf":
+            raise ValueError(f"'{key}' must hold real numbers, got dtype {array.dtype}")
+        array = array.astype(np.float64, copy=False)
+        if array.ndim == 0 or len(array) == 0:
+            raise ValueError(f"'{key}' holds no instances (shape {array.shape})")
+        if not np.isfinite(array).all():
+            raise ValueError(f"'{key}' holds NaN or inf values")
+        out[key] = array
+    return out
+
+
 def derive_seed(seed: int, *parts: Any) -> int:
     """A 63-bit seed that depends on `seed` and every part, stable across runs and machines."""
     text = "\x1f".join([str(seed), *map(str, parts)])
@@ -226,6 +254,9 @@ class Problem(Component):
     export_arrays: ClassVar[dict[str, str]] = {}
     leaderboard_note: ClassVar[str] = ""  # printed under the leaderboard (e.g. how infeasible samples are scored)
     headline_metrics: ClassVar[tuple[str, ...]] = ()  # the metrics the terminal table shows first
+    # every metric `evaluate` may report: suites may rank by and plot only these and the harness's timings
+    # (empty: undeclared, and suites' metric names are not checked before the run)
+    metrics: ClassVar[tuple[str, ...]] = ()
 
     def make_instances(self, split: str, n: int, seed: int) -> Instances:
         """n fresh instances for `split`, fully determined by `seed` and the parameters."""

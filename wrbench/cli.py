@@ -1,22 +1,38 @@
 """The `wrbench` command line. Exit codes: 0 all ok, 1 some cell failed, 2 usage or suite error."""
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
+import shlex
+import signal
 import sys
+import tempfile
+import threading
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import click
 import numpy as np
 from rich.console import Console
+from rich.markup import escape
 
 from . import __version__, hookspecs
 from .cache import Cache
+from .lock import FolderLocked
 from .plugins import PluginError, Registry, describe_component, load_plugins
-from .suite import Suite, SuiteError, read_suite
+from .suite import Suite, SuiteError, device_unavailable, read_suite
 
 err = Console(stderr=True)
+
+
+def _note(text: str) -> None:
+    """Print `text` to stderr as is: paths and names may hold rich markup characters."""
+    err.print(text, markup=False, highlight=False)
+
+
+def _warn(text: str) -> None:
+    err.print(f"[yellow]warning:[/] {escape(text)}", highlight=False)
 
 
 class UsageFailure(click.ClickException):
@@ -47,15 +63,20 @@ def plugin_options(fn: Callable) -> Callable:
 
 def _warn_failed_plugins(registry: Registry) -> None:
     for record in registry.failures():
-        err.print(f"[yellow]warning:[/] plugin '{record.name}' not loaded: {record.error}", highlight=False, markup=True)
+        _warn(f"plugin '{record.name}' not loaded: {record.error}")
 
 
-def _load_suite(path: str, registry: Registry, overrides: tuple[str, ...]) -> Suite:
+def _load_suite(path: str, registry: Registry, overrides: tuple[str, ...], check_device: bool = True) -> Suite:
+    """The validated suite, or exit 2 listing every problem; `check_device=False` only warns about a missing GPU."""
     _warn_failed_plugins(registry)
     try:
-        return read_suite(path, registry, overrides)
+        suite = read_suite(path, registry, overrides, check_device=check_device)
     except SuiteError as exc:
         raise UsageFailure(f"invalid suite ({len(exc.errors)} problem{'s' if len(exc.errors) > 1 else ''}):\n  " + "\n  ".join(exc.errors)) from None
+    reason = None if check_device else device_unavailable(suite.device)
+    if reason:
+        click.echo(f"warning: {reason}; `wrbench run` will refuse this suite here", err=True)
+    return suite
 
 
 def _outdir(suite: Suite, output: str | None) -> Path:
@@ -100,17 +121,59 @@ def run(suite: str, overrides, output, cache_dir, resume, save_samples, publish,
     spec = _load_suite(suite, registry, overrides)
     outdir = _outdir(spec, output)
     try:
-        summary = run_suite(spec, registry, outdir, resume=resume, save_samples=save_samples, quiet=quiet,
-                            cache_dir=Path(cache_dir) if cache_dir else None,
-                            executor=_executor(executor, scheduler, workers, spec.device), threads=threads)
-    except KeyboardInterrupt:
-        err.print(f"interrupted: finished cells are kept in {outdir}; continue with `wrbench run {suite} --resume`"
-                  + (f" -o {output}" if output else ""), highlight=False)
-        sys.exit(130)
+        with _sigterm_as_interrupt():
+            summary = run_suite(spec, registry, outdir, resume=resume, save_samples=save_samples, quiet=quiet,
+                                cache_dir=Path(cache_dir) if cache_dir else None,
+                                executor=_executor(executor, scheduler, workers, spec.device), threads=threads)
+    except FolderLocked as exc:
+        raise UsageFailure(str(exc)) from None
+    except KeyboardInterrupt as exc:
+        _note(f"interrupted: finished cells are kept in {outdir}; continue with "
+              f"`{_resume_command(click.get_current_context())}`")
+        sys.exit(143 if isinstance(exc, Terminated) else 130)
     _render(outdir, publish, quiet)
     if summary.failed:
-        err.print(f"{len(summary.failed)} cell(s) failed; tracebacks under {outdir / 'logs'}", highlight=False)
+        _note(f"{len(summary.failed)} cell(s) failed; tracebacks under {outdir / 'logs'}")
         sys.exit(1)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, handled like Ctrl-C: the workers are killed and finished cells are kept."""
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """Turn SIGTERM into `Terminated`, so the harness kills its workers before it exits."""
+    if threading.current_thread() is not threading.main_thread():  # signal handlers live on the main thread
+        yield
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        raise Terminated()
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _resume_command(ctx: click.Context) -> str:
+    """This `wrbench run` command line with every argument and option given, plus --resume, shell-quoted."""
+    words = ["wrbench", ctx.info_name or "run"]
+    for param in ctx.command.params:
+        value = ctx.params.get(param.name)
+        if param.name == "resume" or value is None or value is False or value == () or value == param.default:
+            continue
+        if isinstance(param, click.Argument):
+            words.append(str(value))
+            continue
+        flag = max(param.opts, key=len)
+        if param.is_flag:
+            words.append(flag)
+        else:
+            words += [item for v in (value if param.multiple else (value,)) for item in (flag, str(v))]
+    return shlex.join([*words, "--resume"])
 
 
 def _executor(kind: str, scheduler: str | None, workers: int | None, device: str):
@@ -135,10 +198,10 @@ def _render(outdir: Path, publish: bool, quiet: bool) -> None:
     files = render.write_all(board, outdir)
     if not quiet:
         render.terminal(board)
-        err.print(f"leaderboard written to {outdir}/leaderboard.{{md,html,csv,json}}", highlight=False)
+        _note(f"leaderboard written to {outdir}/leaderboard.{{md,html,csv,json}}")
     if publish:
         target = render.publish(outdir, files, Path("leaderboard") / board.title)
-        err.print(f"published to {target}", highlight=False)
+        _note(f"published to {target}")
 
 
 @cli.command(name="leaderboard")
@@ -164,11 +227,11 @@ def collect(suite: str, overrides, output, registry: Registry) -> None:
     from .results import ResultStore
     from .work import plan
 
-    spec = _load_suite(suite, registry, overrides)
+    spec = _load_suite(suite, registry, overrides, check_device=False)
     outdir = _outdir(spec, output)
     finished = ResultStore(outdir).finished()
     click.echo(f"suite {spec.name}: {spec.repetitions} repetition(s), splits {', '.join(s.name for s in spec.splits)}")
-    for job in plan(spec):
+    for job in plan(spec, registry):
         done = finished.get(job.id)
         state = f"done ({done['status']})" if done and done.get("key") == job.key else "to run"
         name = spec.expert.name if job.kind == "expert" else spec.solver(job.label).name
@@ -194,8 +257,8 @@ def plugins(as_json: bool, registry: Registry) -> None:
         table.add_column(col, overflow="fold")
     for r in registry.records:
         comps = ", ".join(_component_label(registry, c) for c in r.components)
-        status = "[green]loaded[/]" if r.status == "loaded" else f"[red]failed[/]: {r.error}"
-        table.add_row(r.name, r.distribution or "-", r.version or "-", status, comps)
+        status = "[green]loaded[/]" if r.status == "loaded" else f"[red]failed[/]: {escape(str(r.error))}"
+        table.add_row(escape(r.name), escape(r.distribution or "-"), escape(r.version or "-"), status, escape(comps))
     Console().print(table)
 
 
@@ -211,10 +274,14 @@ def _component_label(registry: Registry, component: dict[str, Any]) -> str:
 @suite_argument
 @click.option("--split", default="test", show_default=True, help="Split to export (train, test or a named test split).")
 @click.option("--rep", default=0, show_default=True, type=click.IntRange(min=0), help="Repetition whose instances to export.")
-@click.option("-o", "--output", "output", required=True, type=click.Path(dir_okay=False), help="Target .npz file.")
+@click.option("-o", "--output", "output", required=True, type=click.Path(dir_okay=False),
+              help="Target .npz file (its folder is created if missing).")
+@click.option("--cache-dir", type=click.Path(file_okay=False),
+              help="Cache folder to read the instances from or fill, e.g. a run's OUTPUT/cache "
+                   "(default: a temporary folder, removed afterwards).")
 @set_option
 @plugin_options
-def export(suite: str, split: str, rep: int, output: str, overrides, registry: Registry) -> None:
+def export(suite: str, split: str, rep: int, output: str, cache_dir: str | None, overrides, registry: Registry) -> None:
     """Write a split's instances to an .npz that a suite can load back as `instances: FILE`."""
     from .work import Workbench
 
@@ -224,10 +291,16 @@ def export(suite: str, split: str, rep: int, output: str, overrides, registry: R
         raise UsageFailure(f"suite {spec.name} has no split '{split}' (splits: {', '.join(splits)})")
     if rep >= spec.repetitions:
         raise UsageFailure(f"--rep {rep}: the suite has {spec.repetitions} repetition(s)")
-    bench = Workbench(spec, registry, Path("."), Cache(_outdir(spec, None) / "cache"))
-    instances = bench.instances(rep, splits[split])
-    arrays = bench.problem(splits[split]).export_instances(instances)
-    np.savez(output, **arrays)
+    # instances derive from the seed alone: a throwaway cache leaves nothing behind in the current folder
+    with contextlib.nullcontext(cache_dir) if cache_dir else tempfile.TemporaryDirectory(prefix="wrbench-export-") as cache:
+        bench = Workbench(spec, registry, Path("."), Cache(cache))
+        instances = bench.instances(rep, splits[split])
+        arrays = bench.problem(splits[split]).export_instances(instances)
+    try:
+        Path(output).parent.mkdir(parents=True, exist_ok=True)
+        np.savez(output, **arrays)
+    except OSError as exc:
+        raise UsageFailure(f"-o {output}: cannot write the file ({exc.strerror or exc})") from None
     click.echo(f"wrote {len(instances)} instances ({', '.join(f'{k} {v.shape}' for k, v in arrays.items())}) to {output}")
 
 
@@ -324,7 +397,7 @@ def bench(solvers, sizes, batches, samples, device, no_expert, save_name, compar
     if compare_to is not None or fail_over is not None:
         baseline_path, warning = wb.find_baseline(Path(storage), fp_id, None if compare_to in (None, "@last") else compare_to)
         if warning:
-            err.print(f"[yellow]warning:[/] {warning}", highlight=False)
+            _warn(warning)
         if baseline_path is None and compare_to not in (None, "@last"):
             raise UsageFailure(warning or "baseline not found")
     settings = {"solvers": list(solvers), "sizes": list(sizes) or list(wb.default_sizes(device)),
@@ -337,12 +410,12 @@ def bench(solvers, sizes, batches, samples, device, no_expert, save_name, compar
     run_record = wb.make_run(benchmarks, device, settings, name=save_name, fp=fp,
                              load={"start": load_start, "end": wb.load_average()})
 
-    table = Table(title=f"sampling latency (median of rounds) on {fp['cpu']}, {fp['cpu_count']} cores, "
-                        f"torch {fp['torch']}, {fp['device']}")
+    table = Table(title=escape(f"sampling latency (median of rounds) on {fp['cpu']}, {fp['cpu_count']} cores, "
+                               f"torch {fp['torch']}, {fp['device']}"))
     for col in ("component", "N", "B", "S", "rounds", "per call", "per network", "expert per network", "speed-up", "weights"):
         table.add_column(col, overflow="fold")
     for row in wb.latency_rows(run_record):
-        table.add_row(*row)
+        table.add_row(*map(escape, row))
     out.print(table)
     problems = [*outcomes.collection_errors, *(f"{k}: {v}" for k, v in outcomes.failed.items())]
     for case_id, reason in outcomes.skipped.items():
@@ -353,25 +426,26 @@ def bench(solvers, sizes, batches, samples, device, no_expert, save_name, compar
     failed = bool(problems)
     if save_name:
         path = wb.save_run(run_record, Path(storage), save_name)
-        out.print(f"saved run '{save_name}' to {path} (fingerprint {fp_id})", highlight=False)
+        out.print(f"saved run '{save_name}' to {path} (fingerprint {fp_id})", markup=False, highlight=False)
     if baseline_path is not None:
         baseline = wb.load_run(baseline_path)
         comparisons, warnings = wb.compare_runs(baseline, run_record, fail_over)
         for warning in warnings:
-            err.print(f"[yellow]warning:[/] {warning}", highlight=False)
-        ctable = Table(title=f"compared with '{baseline.get('name')}' ({baseline_path}, commit {baseline.get('commit') or '?'})"
-                             f" -> now (commit {run_record.get('commit') or '?'}); machine factor: current / baseline "
-                             "calibration-kernel median; verdict: one-sided Mann-Whitney U on the calibrated rounds "
-                             f"(round / its calibration; raw rounds where uncalibrated), alpha {ALPHA}"
-                             + (f", fail over +{fail_over:g}%" if fail_over is not None else ""))
+            _warn(warning)
+        ctable = Table(title=escape(f"compared with '{baseline.get('name')}' ({baseline_path}, commit {baseline.get('commit') or '?'})"
+                                    f" -> now (commit {run_record.get('commit') or '?'}); machine factor: current / baseline "
+                                    "calibration-kernel median; verdict: one-sided Mann-Whitney U on the calibrated rounds "
+                                    f"(round / its calibration; raw rounds where uncalibrated), alpha {ALPHA}"
+                                    + (f", fail over +{fail_over:g}%" if fail_over is not None else "")))
         for col in wb.COMPARISON_COLUMNS:
             ctable.add_column(col, overflow="fold")
         for row in wb.comparison_rows(comparisons):
-            ctable.add_row(*row)
+            ctable.add_row(*map(escape, row))
         out.print(ctable)
         regressed = [c.name for c in comparisons if c.fails]
         if regressed:
-            err.print(f"[red]regressed by more than {fail_over:g}% (significant):[/] {', '.join(regressed)}", highlight=False)
+            err.print(f"[red]regressed by more than {fail_over:g}% (significant):[/] {escape(', '.join(regressed))}",
+                      highlight=False)
             failed = True
     if failed:
         sys.exit(1)

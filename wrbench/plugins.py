@@ -10,6 +10,7 @@ import difflib
 import importlib
 import importlib.metadata as md
 import os
+import re
 import sys
 import traceback
 from dataclasses import dataclass, field
@@ -19,11 +20,16 @@ import pluggy
 
 from . import hookspecs
 from .api import Component, Expert, ExpertSolver, Problem, Solver
+from .params import declaration_problems, short_repr
 
 ENTRY_POINT_GROUP = "wrbench"
 DISABLE_ENV = "WRBENCH_DISABLE_ENTRY_POINTS"
 KIND_BASES: dict[str, type] = {"problem": Problem, "expert": Expert, "solver": Solver}
 HOOK_KINDS = {"register_problems": "problem", "register_experts": "expert", "register_solvers": "solver"}
+API_VERSION_RE = re.compile(r"^(\d+)\.(\d+)(\.\d+)*$")
+# What a plugin may raise while loading and still be reported like any failure: sys.exit() included,
+# which would otherwise end every command silently. KeyboardInterrupt still stops the command.
+PLUGIN_FAILURES = (Exception, SystemExit)
 
 
 class PluginError(Exception):
@@ -152,7 +158,7 @@ class Registry:
 
 def _api_compatible(declared: str) -> bool:
     want_major, want_minor = (int(p) for p in hookspecs.API_VERSION.split(".")[:2])
-    major, minor = (int(p) for p in str(declared).split(".")[:2])
+    major, minor = (int(p) for p in API_VERSION_RE.match(declared).groups()[:2])  # type: ignore[union-attr]
     return major == want_major and minor <= want_minor
 
 
@@ -200,7 +206,7 @@ def load_plugins(modules: Sequence[str] = (), *, strict: bool = False, entry_poi
         try:
             plugin = loader()
             _register(manager, registry, record, plugin)
-        except Exception as exc:  # noqa: BLE001 - any plugin failure is isolated and reported
+        except PLUGIN_FAILURES as exc:  # noqa: BLE001 - any plugin failure is isolated and reported
             record.status = "failed"
             record.error = _one_line(exc)
             record.components = []
@@ -211,15 +217,22 @@ def load_plugins(modules: Sequence[str] = (), *, strict: bool = False, entry_poi
 
 
 def _one_line(exc: BaseException) -> str:
+    if isinstance(exc, SystemExit):
+        return f"called sys.exit({short_repr(exc.code)}) while loading"
+    if isinstance(exc, PluginError):  # our own message: already says what is wrong
+        return str(exc)
     text = "".join(traceback.format_exception_only(type(exc), exc)).strip().splitlines()
     return text[-1] if text else type(exc).__name__
 
 
 def _register(manager: pluggy.PluginManager, registry: Registry, record: PluginRecord, plugin: Any) -> None:
     declared = getattr(plugin, "WRBENCH_API_VERSION", None)
-    record.api_version = declared
+    record.api_version = declared if isinstance(declared, str) or declared is None else short_repr(declared)
     if declared is None:
         raise PluginError(f"does not declare WRBENCH_API_VERSION (this wrbench provides {hookspecs.API_VERSION})")
+    if not (isinstance(declared, str) and API_VERSION_RE.match(declared)):
+        raise PluginError(f"WRBENCH_API_VERSION must be a string \"MAJOR.MINOR\" such as \"{hookspecs.API_VERSION}\", "
+                          f"got {short_repr(declared)}")
     if not _api_compatible(declared):
         raise PluginError(f"targets plugin API {declared}, this wrbench provides {hookspecs.API_VERSION}")
     _check_hook_names(manager, plugin)
@@ -229,7 +242,7 @@ def _register(manager: pluggy.PluginManager, registry: Registry, record: PluginR
     try:
         staged = _collect(manager, plugin)
         _commit(registry, record, staged)
-    except Exception:
+    except PLUGIN_FAILURES:
         manager.unregister(plugin)
         raise
 
@@ -257,6 +270,7 @@ def _commit(registry: Registry, record: PluginRecord, staged: list[tuple[str, ty
             raise PluginError(f"registered {cls!r} as a {kind}, but it is not a wrbench.api.{base.__name__} subclass")
         if not getattr(cls, "name", ""):
             raise PluginError(f"{kind} class {cls.__name__} has no `name`")
+        _check_declarations(kind, cls)
         clashes = _clashes(registry, kind, cls) + _clashes(pending, kind, cls)
         if clashes:
             raise PluginError(_clash_message(kind, cls, *clashes[0], record.name))
@@ -266,6 +280,14 @@ def _commit(registry: Registry, record: PluginRecord, staged: list[tuple[str, ty
         problems = _problems(cls)
         record.components.append({"kind": kind, "name": cls.name, "version": cls.version,
                                   "problems": list(problems) if problems else None})
+
+
+def _check_declarations(kind: str, cls: type) -> None:
+    """Refuse a component whose parameter declarations are broken, naming it and the parameter."""
+    for attr in ("parameters", "eval_parameters") if kind == "problem" else ("parameters",):
+        problems = declaration_problems(getattr(cls, attr))
+        if problems:
+            raise PluginError(f"{kind} '{cls.name}': `{attr}`: {'; '.join(problems)}")
 
 
 def _clashes(registry: Registry, kind: str, cls: type) -> list[tuple[type, str]]:

@@ -48,13 +48,15 @@ class Display:
     def start(self, job: Job) -> None:
         self._started = time.monotonic()
         if self._progress is not None:
-            self._progress.update(self._stage, description=job.id, completed=0, total=None, detail="", visible=True)
+            self._progress.update(self._stage, description=escape(job.id), completed=0, total=None, detail="", visible=True)
 
     def progress(self, job_id: str, stage: str, done: float, total: float | None, info: dict[str, Any]) -> None:
         if self._progress is None:
             return
         detail = " ".join(f"{k}={_fmt(v)}" for k, v in info.items())
-        self._progress.update(self._stage, description=f"{job_id} {stage}", completed=done, total=total, detail=detail)
+        # the columns render markup: labels, stages and plugin-reported details are user text
+        self._progress.update(self._stage, description=escape(f"{job_id} {stage}"), completed=done, total=total,
+                              detail=escape(detail))
 
     def reused(self, job: Job) -> None:
         self._advance(job, "done earlier", "dim")

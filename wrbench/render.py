@@ -10,6 +10,7 @@ from typing import Any
 
 import pandas as pd
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from .leaderboard import HARNESS_METRICS, Leaderboard
@@ -47,14 +48,16 @@ def terminal(board: Leaderboard, console: Console | None = None) -> None:
     problem_metrics = [m for m in dict.fromkeys([*headline, *_columns(board)]) if m in _columns(board) and m not in HARNESS_METRICS]
     metrics = problem_metrics[:TERMINAL_METRICS] + [m for m in TERMINAL_LATENCY if m in _columns(board)]
     for split, table in board.tables.items():
-        out = Table(title=f"{board.title} · {split} · ranked by {board.rank_by} (means over repetitions)", title_style="bold")
+        # rich parses markup in titles and cells: labels, messages and names are user text
+        out = Table(title=escape(f"{board.title} · {split} · ranked by {board.rank_by} (means over repetitions)"),
+                    title_style="bold")
         out.add_column("#")
         out.add_column("policy", no_wrap=True)
         out.add_column("status", overflow="fold")
         for col in metrics:
-            out.add_column(col.replace("_per_network", "/net").replace("_", " "), overflow="fold")
+            out.add_column(escape(col.replace("_per_network", "/net").replace("_", " ")), overflow="fold")
         for row in table.to_dict(orient="records"):
-            out.add_row(*_cells(row, metrics, with_std=False))
+            out.add_row(*map(escape, _cells(row, metrics, with_std=False)))
         console.print(out)
     hidden = len(_columns(board)) - len(metrics)
     if hidden > 0:

@@ -18,9 +18,10 @@ import torch
 from . import __version__
 from .machine import fingerprint
 from .executor import Executor, LocalExecutor, WorkerSetup, failure
+from .lock import folder_lock
 from .plugins import Registry
 from .progress import Display
-from .results import ResultStore, write_json
+from .results import ResultStore, warn, write_json
 from .suite import Suite
 from .work import Job, plan
 
@@ -51,46 +52,49 @@ def run_suite(
 ) -> RunSummary:
     """Run every job not already finished; experts of all repetitions first, then the solver cells."""
     outdir.mkdir(parents=True, exist_ok=True)
-    store = ResultStore(outdir)
-    if not resume:
-        store.start_fresh()
-    finished = store.finished() if resume else {}
-    write_json(outdir / "suite.json", suite.as_dict())
-    write_json(outdir / "meta.json", run_meta(suite, registry))
-    setup = WorkerSetup(
-        suite=suite.as_dict(),
-        plugin_modules=registry.modules,
-        outdir=str(outdir),
-        cache_dir=str(cache_dir or outdir / "cache"),
-        save_samples=save_samples,
-        threads=threads,
-    )
-    summary = RunSummary()
-    jobs = plan(suite)
-    experts: dict[int, dict[str, Any]] = {}
-    executor = executor or LocalExecutor()
-    with Display(len(jobs), quiet=quiet) as display, executor.session(setup, suite.timeout) as session:
-        for phase in ("expert", "cell"):
-            todo = []
-            for job in (j for j in jobs if j.kind == phase):
-                done = finished.get(job.id)
-                blocked = _blocked_by_expert(job, suite, registry, experts)
-                if done is not None and done.get("key") == job.key:
-                    summary.reused += 1
-                    display.reused(job)
-                    _keep(summary, experts, job, done)
-                elif blocked is not None:
-                    display.start(job)
-                    store.append(blocked)
-                    display.finish(job, blocked)
-                    _keep(summary, experts, job, blocked)
-                else:
-                    todo.append(job)
-            for job, record in session.run_many(todo, display):
-                store.append(record)
-                display.finish(job, record)
-                _keep(summary, experts, job, record)
-    return summary
+    with folder_lock(outdir):  # one run at a time per output folder
+        store = ResultStore(outdir)
+        if not resume:
+            store.start_fresh()
+        finished = store.finished() if resume else {}
+        write_json(outdir / "suite.json", suite.as_dict())
+        write_json(outdir / "meta.json", run_meta(suite, registry))
+        setup = WorkerSetup(
+            suite=suite.as_dict(),
+            plugin_modules=registry.modules,
+            outdir=str(outdir),
+            cache_dir=str(cache_dir or outdir / "cache"),
+            save_samples=save_samples,
+            threads=threads,
+        )
+        summary = RunSummary()
+        jobs = plan(suite, registry)
+        experts: dict[int, dict[str, Any]] = {}
+        executor = executor or LocalExecutor()
+        with Display(len(jobs), quiet=quiet) as display, executor.session(setup, suite.timeout) as session:
+            for phase in ("expert", "cell"):
+                todo = []
+                for job in (j for j in jobs if j.kind == phase):
+                    done = finished.get(job.id)
+                    blocked = _blocked_by_expert(job, suite, registry, experts)
+                    if done is not None and done.get("key") == job.key:
+                        summary.reused += 1
+                        display.reused(job)
+                        _keep(summary, experts, job, done)
+                    elif blocked is not None:
+                        display.start(job)
+                        store.append(blocked)
+                        display.finish(job, blocked)
+                        _keep(summary, experts, job, blocked)
+                    else:
+                        todo.append(job)
+                for job, record in session.run_many(todo, display):
+                    store.append(record)
+                    display.finish(job, record)
+                    for text in record.get("warnings", ()):  # an unreadable or uncacheable cache entry
+                        warn(f"{job.id}: {text}")
+                    _keep(summary, experts, job, record)
+        return summary
 
 
 def _keep(summary: RunSummary, experts: dict[int, dict[str, Any]], job: Job, record: dict[str, Any]) -> None:

@@ -8,16 +8,23 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+import math
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-from .params import ParamError, resolve
+import numpy as np
+
+from .params import ParamError, resolve, short_repr
 from .plugins import Registry, UnresolvedComponent
-from .yamlpos import KeyPath, apply_override, format_path, load_with_lines, parse_override
+from .yamlpos import KeyPath, Loaded, apply_override, format_path, load_with_lines, parse_override
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+=-]*$")
+MAX_NAME = 64  # suite names, labels and split names become file and folder names
+EXPERT_JOB_LABEL = "expert"  # the label of the expert's job (work.plan): no solver may take it
+RESERVED_LABELS = frozenset({EXPERT_JOB_LABEL})
+MAX_REPETITIONS = 1000
 
 TOP_KEYS = {
     "name": "output folder and leaderboard title",
@@ -44,8 +51,13 @@ class SuiteError(Exception):
     """One or more problems with a suite; `errors` are ready-to-print lines."""
 
     def __init__(self, errors: Sequence[str]):
-        super().__init__("\n".join(errors))
-        self.errors = list(errors)
+        self.errors = [_printable(e) for e in errors]
+        super().__init__("\n".join(self.errors))
+
+
+def _printable(line: str) -> str:
+    """One line, whatever a key or value held: control characters (a newline in a key) shown escaped."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in line)
 
 
 @dataclass(frozen=True)
@@ -127,8 +139,9 @@ class _Checker:
         self.errors: list[str] = []
 
     def error(self, path: KeyPath, message: str) -> None:
-        where = f"{self.filename}:{self._line(path)}"
-        self.errors.append(f"{where}: {format_path(path)}: {message}")
+        line = f"{self.filename}:{self._line(path)}: {format_path(path)}: {message}"
+        if line not in self.errors:  # a shared key (a sweep's `instances`) is checked once per split
+            self.errors.append(line)
 
     def _line(self, path: KeyPath) -> str:
         prefixes = [path[:cut] for cut in range(len(path), -1, -1)]
@@ -151,14 +164,36 @@ class _Checker:
     def typed(self, value: Any, path: KeyPath, kind: type | tuple, what: str) -> bool:
         ok = isinstance(value, kind) and not (isinstance(value, bool) and bool not in _as_tuple(kind))
         if not ok:
-            self.error(path, f"expected {what}, got {_kind(value)} {value!r}")
+            self.error(path, f"expected {what}, got {_kind(value)}" + ("" if value is None else f" {short_repr(value)}"))
         return ok
 
-    def positive_int(self, value: Any, path: KeyPath) -> bool:
-        if self.typed(value, path, int, "a positive integer") and value < 1:
-            self.error(path, f"must be >= 1, got {value}")
+    def positive_int(self, value: Any, path: KeyPath, maximum: int | None = None) -> bool:
+        if not self.typed(value, path, int, "a positive integer"):
             return False
-        return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+        if value < 1 or (maximum is not None and value > maximum):
+            self.error(path, f"must be >= 1, got {value}" if value < 1 else f"must be <= {maximum}, got {value}")
+            return False
+        return True
+
+    def positive_number(self, value: Any, path: KeyPath, what: str) -> bool:
+        """A finite number > 0 (NaN passes every comparison, so `> 0` alone lets it through)."""
+        if not self.typed(value, path, (int, float), what):
+            return False
+        finite = not isinstance(value, float) or math.isfinite(value)  # ints are, however large
+        if not (finite and value > 0):
+            self.error(path, f"must be > 0, got {short_repr(value)}" if finite else f"must be a finite number, got {value}")
+            return False
+        return True
+
+    def safe_name(self, value: Any, path: KeyPath, what: str) -> bool:
+        """A string usable as a file name: NAME_RE characters, at most MAX_NAME of them."""
+        if not self.typed(value, path, str, "a string"):
+            return False
+        if not NAME_RE.match(value) or len(value) > MAX_NAME:
+            self.error(path, f"{short_repr(value)} is not a usable {what} (letters, digits, _ . - + = only, "
+                             f"starting with a letter or digit, at most {MAX_NAME} characters)")
+            return False
+        return True
 
 
 def _as_tuple(kind: type | tuple) -> tuple:
@@ -174,29 +209,52 @@ def _suggest(name: str, known: Any) -> str:
     return f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else f" (allowed: {', '.join(sorted(map(str, known)))})"
 
 
-def read_suite(path: str | Path, registry: Registry, overrides: Sequence[str] = ()) -> Suite:
-    """Load, override and validate a suite file; raise SuiteError listing every problem."""
+def read_suite(path: str | Path, registry: Registry, overrides: Sequence[str] = (), check_device: bool = True) -> Suite:
+    """Load, override and validate a suite file; raise SuiteError listing every problem.
+
+    `check_device=False` accepts a cuda suite on a machine without CUDA (to list its cells, not to run it).
+    """
     path = Path(path)
     filename = str(path)
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise SuiteError([f"{filename}: cannot read suite file ({exc.strerror})"]) from None
-    try:
-        data, lines = load_with_lines(text)
-    except Exception as exc:  # yaml.YAMLError and friends
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark else "?"
-        raise SuiteError([f"{filename}:{line}: invalid YAML: {getattr(exc, 'problem', exc)}"]) from None
-    overridden: set[KeyPath] = set()
+    loaded = _load(path)
+    data, errors, overridden = loaded.data, [], set()
     for text_override in overrides:
         try:
             key, value = parse_override(text_override)
             data = apply_override(data, key, value)
+            overridden.add(key)
         except ValueError as exc:
-            raise SuiteError([f"{filename}: {exc}"]) from None
-        overridden.add(key)
-    return validate(data, registry, filename, lines, overridden, base_dir=path.parent)
+            errors.append(f"{filename}: {exc}")
+    if errors:
+        raise SuiteError(errors)
+    errors = [f"{filename}:{line}: {format_path(key)}: key given twice (first at line {first}); keep one"
+              for key, line, first in loaded.duplicates]
+    try:
+        suite = validate(data, registry, filename, loaded.lines, overridden, base_dir=path.parent, check_device=check_device)
+    except SuiteError as exc:
+        raise SuiteError(errors + exc.errors) from None
+    if errors:
+        raise SuiteError(errors)
+    return suite
+
+
+def _load(path: Path) -> Loaded:
+    """The parsed suite file, or a SuiteError naming the file and line of what stops parsing."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise SuiteError([f"{path}: cannot read suite file ({exc.strerror})"]) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise SuiteError([f"{path}:{line}: not UTF-8 text (byte 0x{raw[exc.start]:02x}); save the file as UTF-8"]) from None
+    try:
+        return load_with_lines(text)
+    except Exception as exc:  # yaml.YAMLError and friends (RecursionError on absurd nesting)
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark else "?"
+        raise SuiteError([f"{path}:{line}: invalid YAML: {getattr(exc, 'problem', None) or exc}"]) from None
 
 
 def validate(
@@ -206,6 +264,7 @@ def validate(
     lines: dict[KeyPath, int] | None = None,
     overridden: set[KeyPath] | None = None,
     base_dir: Path = Path("."),
+    check_device: bool = True,
 ) -> Suite:
     check = _Checker(filename, lines or {}, overridden or set())
     root = check.mapping(data, (), TOP_KEYS, required=("name", "problem", "expert", "solvers"))
@@ -213,29 +272,27 @@ def validate(
         raise SuiteError(check.errors)
 
     name = root.get("name", "")
-    if check.typed(name, ("name",), str, "a string") and not NAME_RE.match(name):
-        check.error(("name",), f"{name!r} is not a usable folder name (letters, digits, _ . - only)")
+    if "name" in root:  # a missing name is reported as missing, not as an empty one
+        check.safe_name(name, ("name",), "folder name")
     seed = root.get("seed", 0)
     check.typed(seed, ("seed",), int, "an integer")
     repetitions = root.get("repetitions", 1)
-    check.positive_int(repetitions, ("repetitions",))
+    check.positive_int(repetitions, ("repetitions",), MAX_REPETITIONS)
     device = root.get("device", "cpu")
-    if check.typed(device, ("device",), str, "a string") and not re.match(r"^(cpu|cuda(:\d+)?)$", device):
-        check.error(("device",), f"expected cpu, cuda or cuda:N, got {device!r}")
+    _device(check, device, check_device)
     timeout = root.get("timeout", 1800)
-    if check.typed(timeout, ("timeout",), (int, float), "a number of seconds") and timeout <= 0:
-        check.error(("timeout",), f"must be > 0, got {timeout}")
+    check.positive_number(timeout, ("timeout",), "a number of seconds")
     description = root.get("description", "")
     check.typed(description, ("description",), str, "a string")
 
-    problem_cls, problem_spec, splits = _problem(check, root.get("problem"), registry, base_dir)
-    problem = _instantiate(problem_cls, problem_spec.params) if not check.errors else None
+    problem_cls, problem_spec, splits, problem = _problem(check, root.get("problem"), registry, base_dir)
     expert, expert_samples = _expert(check, root.get("expert"), registry, problem_spec.name, problem)
     solvers = _solvers(check, root.get("solvers"), registry, problem_spec.name, expert.label)
     eval_samples, eval_params = _evaluation(check, root.get("evaluation", {}), problem_cls)
 
     rank_by = root.get("rank_by", getattr(problem_cls, "primary_metric", "") or "")
-    check.typed(rank_by, ("rank_by",), str, "a metric name")
+    if check.typed(rank_by, ("rank_by",), str, "a metric name"):
+        _metrics(check, problem_cls, [rank_by], ("rank_by",))
     if check.errors:
         raise SuiteError(check.errors)
     return Suite(
@@ -254,26 +311,99 @@ def validate(
         eval_params=eval_params,
         timeout=float(timeout),
         description=description,
-        sweep_plot=tuple(((root.get("problem") or {}).get("sweep") or {}).get("plot", ())),
+        sweep_plot=tuple(root["problem"].get("sweep", {}).get("plot", ())),
     )
 
 
-def _params(check: _Checker, cls: type | None, given: Any, path: KeyPath, declared_attr: str = "parameters") -> dict:
+def device_unavailable(device: str) -> str | None:
+    """Why this machine cannot run on `device` (None if it can)."""
+    if not device.startswith("cuda"):
+        return None
+    import torch
+
+    if not torch.cuda.is_available():
+        return f"device {device}: CUDA is not available on this machine"
+    index = int(device.partition(":")[2] or 0)
+    if index >= torch.cuda.device_count():
+        return f"device {device}: this machine has {torch.cuda.device_count()} CUDA device(s)"
+    return None
+
+
+def _device(check: _Checker, device: Any, check_device: bool) -> None:
+    if not check.typed(device, ("device",), str, "a string"):
+        return
+    if not re.match(r"^(cpu|cuda(:\d+)?)$", device):
+        check.error(("device",), f"expected cpu, cuda or cuda:N, got {short_repr(device)}")
+        return
+    reason = device_unavailable(device) if check_device else None
+    if reason:
+        check.error(("device",), f"{reason}; use device: cpu")
+
+
+def _metrics(check: _Checker, problem_cls: type | None, names: Sequence[str], path: KeyPath) -> None:
+    """Reject metric names the problem never reports (a typo would leave the board unranked)."""
+    if problem_cls is None or not problem_cls.metrics:
+        return  # a problem that does not declare its metrics cannot be checked before it runs
+    from .leaderboard import HARNESS_METRICS
+
+    known = set(problem_cls.metrics) | set(HARNESS_METRICS)
+    for name in names:
+        if name not in known:
+            check.error(path, f"'{name}' is not a metric of problem '{problem_cls.name}'{_suggest(name, known)}")
+
+
+def _mapping_params(check: _Checker, given: Any, path: KeyPath) -> dict | None:
+    """The suite's parameter mapping (None or absent: empty); None after reporting something else."""
     if given is None:
-        given = {}
+        return {}
     if not isinstance(given, dict):
         check.error(path, f"expected a mapping of parameters, got {_kind(given)}")
-        return {}
-    if cls is None:
-        return dict(given)
+        return None
+    return given
+
+
+def _params(check: _Checker, cls: type | None, given: Any, path: KeyPath) -> dict:
+    """Evaluation parameters resolved against the problem's `eval_parameters`."""
+    mapping = _mapping_params(check, given, path)
+    if mapping is None or cls is None:
+        return dict(mapping or {})
     try:
-        resolved = resolve(getattr(cls, declared_attr), given)
-        if declared_attr == "parameters":
-            cls.check_params(resolved)
-        return dict(resolved)
+        return dict(resolve(cls.eval_parameters, mapping))
     except ParamError as exc:
-        check.error(path + (exc.key,), exc.message)
-        return dict(given)
+        _param_errors(check, exc, path)
+        return dict(mapping)
+
+
+def _construct(check: _Checker, cls: type | None, given: Any, path: KeyPath) -> tuple[Any, dict]:
+    """(instance, resolved parameters) of a component built from the suite's `given` parameters.
+
+    Built for real, as the worker will build it: a constructor's own checks (sum_rate's
+    gain_low < gain_high) become suite errors with the key and line. The instance is None
+    after an error (or when the class is unknown).
+    """
+    mapping = _mapping_params(check, given, path)
+    if mapping is None or cls is None:
+        return None, dict(mapping or {})
+    try:
+        instance = cls(mapping)
+        return instance, dict(instance.params)
+    except ParamError as exc:
+        _param_errors(check, exc, path)
+    except Exception as exc:  # noqa: BLE001 - a constructor's own ValueError, or a plugin bug: a message either way
+        check.error(path, f"{cls.kind} '{cls.name}' refuses these parameters: {_reason(exc)}")
+    return None, dict(mapping)
+
+
+def _param_errors(check: _Checker, exc: ParamError, path: KeyPath) -> None:
+    for key, message in exc.problems:
+        check.error(path + (key,), message)
+
+
+def _reason(exc: BaseException) -> str:
+    """An exception as one line: its message, with the type where the message alone says little."""
+    text = str(exc).strip().splitlines()
+    first = text[0] if text else ""
+    return first if isinstance(exc, ValueError) and first else f"{type(exc).__name__}: {first}".rstrip(": ")
 
 
 def _component_class(
@@ -299,83 +429,117 @@ def _component_class(
 
 
 def _problem(check: _Checker, raw: Any, registry: Registry, base_dir: Path):
+    """(class, spec, splits, instance for the base parameters or None): every split's parameters built for real."""
     path: KeyPath = ("problem",)
     raw = check.mapping(raw, path, PROBLEM_KEYS, required=("name", "instances"))
     cls = _component_class(check, registry, ["problem"], raw.get("name"), path + ("name",))
-    params = _params(check, cls, raw.get("params"), path + ("params",))
+    problem, params = _construct(check, cls, raw.get("params"), path + ("params",))
+    base = raw.get("params") if isinstance(raw.get("params"), dict) else {}
     spec = ComponentSpec(name=str(raw.get("name")), label=str(raw.get("name")), params=params)
 
     splits: list[SplitSpec] = []
     inst = check.mapping(raw.get("instances", {}), path + ("instances",), {"train", "test"}, required=("train", "test"))
     for role in ("train", "test"):
         if role in inst:
-            count = _instances(check, inst[role], path + ("instances", role), base_dir)
+            count = _instances(check, inst[role], path + ("instances", role), base_dir, problem)
             splits.append(SplitSpec(name=role, role=role, params=params, instances=count))
     extra = raw.get("test_splits") or {}
     for split_name, split in check.mapping(extra, path + ("test_splits",), set(extra) if isinstance(extra, dict) else set()).items():
         sp = path + ("test_splits", split_name)
-        if not NAME_RE.match(str(split_name)) or split_name in ("train", "test"):
-            check.error(sp, "split names must be folder-safe and not 'train' or 'test'")
+        if split_name in ("train", "test"):
+            check.error(sp, "split names must not be 'train' or 'test'")
+        else:
+            check.safe_name(split_name, sp, "split name")
         split = check.mapping(split, sp, SPLIT_KEYS, required=("instances",))
-        merged = _params(check, cls, {**raw.get("params", {}), **(split.get("params") or {})}, sp + ("params",))
-        count = _instances(check, split.get("instances"), sp + ("instances",), base_dir)
+        own = _mapping_params(check, split.get("params"), sp + ("params",))
+        split_problem, merged = _construct(check, cls, {**base, **(own or {})}, sp + ("params",))
+        count = _instances(check, split.get("instances"), sp + ("instances",), base_dir, split_problem)
         splits.append(SplitSpec(name=str(split_name), role="test", params=merged, instances=count))
     if "sweep" in raw:
-        splits.extend(_sweep(check, raw, cls, path + ("sweep",), base_dir))
+        splits.extend(_sweep(check, raw["sweep"], base, cls, path + ("sweep",), base_dir))
     names = [s.name for s in splits]
     for dup in sorted({n for n in names if names.count(n) > 1}):
         check.error(path, f"two test splits are named '{dup}'")
-    return cls, spec, tuple(splits)
+    return cls, spec, tuple(splits), problem
 
 
-def _sweep(check: _Checker, raw: dict, cls: type | None, path: KeyPath, base_dir: Path) -> list[SplitSpec]:
+def _sweep(check: _Checker, raw: Any, base: dict, cls: type | None, path: KeyPath, base_dir: Path) -> list[SplitSpec]:
     """`sweep: {param: f_min, values: [...], instances: 8, plot: [p5]}` -> one test split per value."""
-    sweep = check.mapping(raw["sweep"], path, SWEEP_KEYS, required=("param", "values", "instances"))
+    sweep = check.mapping(raw, path, SWEEP_KEYS, required=("param", "values", "instances"))
     plot = sweep.get("plot", [])
     if not (isinstance(plot, list) and all(isinstance(m, str) for m in plot)):
         check.error(path + ("plot",), "expected a list of metric names")
-    values = sweep.get("values")
+    else:
+        _metrics(check, cls, plot, path + ("plot",))
+    param, values = sweep.get("param"), sweep.get("values")
+    if not check.typed(param, path + ("param",), str, "a parameter name"):
+        return []
     if not check.typed(values, path + ("values",), list, "a list of values") or not values:
         return []
-    count = _instances(check, sweep.get("instances"), path + ("instances",), base_dir)
     out = []
     for i, value in enumerate(values):
-        merged = _params(check, cls, {**raw.get("params", {}), sweep.get("param"): value}, path + ("values", i))
-        out.append(SplitSpec(name=f"{sweep.get('param')}={value}", role="test", params=merged, instances=count,
-                             sweep=str(sweep.get("param"))))
+        problem, merged = _construct(check, cls, {**base, param: value}, path + ("values", i))
+        count = _instances(check, sweep.get("instances"), path + ("instances",), base_dir, problem)
+        out.append(SplitSpec(name=f"{param}={value}", role="test", params=merged, instances=count, sweep=param))
     return out
 
 
-def _instances(check: _Checker, value: Any, path: KeyPath, base_dir: Path) -> int | str:
-    if isinstance(value, str):
+def _instances(check: _Checker, value: Any, path: KeyPath, base_dir: Path, problem: Any) -> int | str:
+    """A count of fresh instances, or the resolved path of an .npz file whose contents `problem` accepts."""
+    if not isinstance(value, str):
+        check.positive_int(value, path)
+        return value if isinstance(value, int) and not isinstance(value, bool) else 0
+    try:
         file = Path(value) if Path(value).is_absolute() else (base_dir / value)
         if not file.exists() and Path(value).exists():
             file = Path(value)
-        if file.suffix != ".npz":
-            check.error(path, f"an instance file must be an .npz written by `wrbench export`, got {value!r}")
-        elif not file.exists():
-            check.error(path, f"instance file {value!r} does not exist")
-        return str(file.resolve())
-    check.positive_int(value, path)
-    return value if isinstance(value, int) else 0
+        reason = _instance_file_problem(file, problem)
+        resolved = str(file.resolve())
+    except (OSError, ValueError) as exc:  # a NUL byte, a name too long for the file system
+        reason, resolved = f"is not a usable path ({_reason(exc)})", value
+    if reason:
+        check.error(path, f"instance file {short_repr(value)} {reason}")
+    return resolved
 
 
-def _instantiate(cls: type | None, params: dict) -> Any:
-    return cls(params) if cls is not None else None
+def _instance_file_problem(file: Path, problem: Any) -> str | None:
+    """Why `file` cannot serve as instances (None if it can), read with the problem's own `load_instances`."""
+    if file.suffix != ".npz":
+        return "must be an .npz written by `wrbench export`"
+    if not file.exists():
+        return "does not exist"
+    if not file.is_file():
+        return "is not a file"
+    if problem is None:  # the problem itself is in error: nothing to check the contents against
+        return None
+    try:
+        with np.load(file, allow_pickle=False) as data:
+            arrays = {key: data[key] for key in data.files}
+    except Exception as exc:  # noqa: BLE001 - not a zip, object arrays (pickle is never allowed), truncated...
+        return f"cannot be read as an .npz without pickle ({_reason(exc)})"
+    if not arrays:
+        return "holds no arrays"
+    try:
+        problem.load_instances(arrays)
+    except Exception as exc:  # noqa: BLE001 - the problem's own check, or a plugin bug: a message either way
+        return f"does not hold valid '{problem.name}' instances: {_reason(exc)}"
+    return None
 
 
 def _expert(check: _Checker, raw: Any, registry: Registry, problem_name: str, problem: Any) -> tuple[ComponentSpec, int]:
     path: KeyPath = ("expert",)
     raw = check.mapping(raw, path, EXPERT_KEYS, required=("name",))
     cls = _component_class(check, registry, ["expert"], raw.get("name"), path + ("name",), problem_name)
-    params = _params(check, cls, raw.get("params"), path + ("params",))
+    expert, params = _construct(check, cls, raw.get("params"), path + ("params",))
     samples = raw.get("samples", 1)
     check.positive_int(samples, path + ("samples",))
-    if cls is not None and problem is not None and not check.errors:
-        reason = cls(params).supports(problem)
+    if expert is not None and problem is not None:
+        reason = expert.supports(problem)
         if reason:
             check.error(path + ("name",), reason)
     label = raw.get("label", f"{raw.get('name')} (expert)")
+    if check.typed(label, path + ("label",), str, "a string") and not (label.isprintable() and 0 < len(label) <= MAX_NAME):
+        check.error(path + ("label",), f"{short_repr(label)} is not a usable label (1 to {MAX_NAME} printable characters)")
     return ComponentSpec(name=str(raw.get("name")), label=str(label), params=params), samples
 
 
@@ -394,12 +558,12 @@ def _solvers(
         if not entry:
             continue
         cls = _component_class(check, registry, ["solver", "expert"], entry.get("name"), sp + ("name",), problem_name)
-        params = _params(check, cls, entry.get("params"), sp + ("params",))
+        _, params = _construct(check, cls, entry.get("params"), sp + ("params",))
         label = entry.get("label", entry.get("name"))
-        if check.typed(label, sp + ("label",), str, "a string"):
-            if not NAME_RE.match(label):
-                check.error(sp + ("label",), f"{label!r} is not a usable label (letters, digits, _ . - + = only)")
-            if label in labels:
+        if check.safe_name(label, sp + ("label",), "label"):
+            if label in RESERVED_LABELS:
+                check.error(sp + ("label",), f"'{label}' is reserved for the expert's own job; give this entry another `label`")
+            elif label in labels:
                 check.error(sp + ("label",), f"label '{label}' is used twice (also at {format_path(labels[label])}); give each entry a distinct `label`")
             labels[label] = sp
         out.append(ComponentSpec(name=str(entry.get("name")), label=str(label), params=params))
@@ -411,5 +575,5 @@ def _evaluation(check: _Checker, raw: Any, problem_cls: type | None) -> tuple[in
     raw = check.mapping(raw, path, EVAL_KEYS)
     samples = raw.get("samples", 1)
     check.positive_int(samples, path + ("samples",))
-    params = _params(check, problem_cls, raw.get("params"), path + ("params",), declared_attr="eval_parameters")
+    params = _params(check, problem_cls, raw.get("params"), path + ("params",))
     return samples, params

@@ -9,22 +9,23 @@ from __future__ import annotations
 
 import time
 import traceback
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 import numpy as np
 import torch
 
 from .api import Context, Evaluation, Instances, Problem, Solver
-from .cache import Cache, cache_key
+from .cache import Cache, cache_key, file_digest
 from .params import resolve
 from .plugins import Registry
 from .results import artifact_name, safe_name
-from .suite import SplitSpec, Suite
+from .suite import EXPERT_JOB_LABEL, ComponentSpec, SplitSpec, Suite
 from .timing import measure, timed
 
 Report = Callable[..., None]
+MAX_DIAGNOSTIC_VALUES = 1000  # a larger array in a solver's diagnostics does not belong in results.jsonl
 
 
 class CellInvalid(Exception):
@@ -45,15 +46,53 @@ class Job:
         return f"{self.label}/rep{self.rep}"
 
 
-def plan(suite: Suite) -> list[Job]:
-    """Jobs in run order: per repetition, the expert first, then each solver."""
-    base = suite.digest()
+def plan(suite: Suite, registry: Registry) -> list[Job]:
+    """Jobs in run order: per repetition, the expert first, then each solver.
+
+    A job's key hashes its own inputs only, so `--resume` keeps a finished job unless one of them
+    changed: not for `rank_by`, `timeout`, the suite's name, nor for adding or changing another solver.
+    """
+    shared = job_inputs(suite, registry)
     jobs = []
     for rep in range(suite.repetitions):
-        jobs.append(Job("expert", rep, "expert", cache_key(base, "expert", rep)))
+        jobs.append(Job("expert", rep, EXPERT_JOB_LABEL, cache_key("expert", rep, shared)))
         for spec in suite.solvers:
-            jobs.append(Job("cell", rep, spec.label, cache_key(base, "cell", rep, spec.name, spec.params)))
+            solver = _component_inputs(spec, _solver_class(registry, spec.name, suite.problem.name))
+            jobs.append(Job("cell", rep, spec.label, cache_key("cell", rep, shared, solver)))
     return jobs
+
+
+def job_inputs(suite: Suite, registry: Registry) -> dict[str, Any]:
+    """What every job of `suite` depends on: seed, device, problem and splits (files by content), expert, evaluation."""
+    problem_cls = registry.get("problem", suite.problem.name)
+    expert_cls = registry.get("expert", suite.expert.name, suite.problem.name)
+    return {
+        "seed": suite.seed,
+        "device": suite.device,
+        "problem": {**_component_inputs(suite.problem, problem_cls), "splits": [_split_inputs(s) for s in suite.splits]},
+        "expert": {**_component_inputs(suite.expert, expert_cls), "samples": suite.expert_samples},
+        "evaluation": {"samples": suite.eval_samples, "params": suite.eval_params},
+    }
+
+
+def _component_inputs(spec: ComponentSpec, cls: type) -> dict[str, Any]:
+    return {"name": spec.name, "version": str(cls.version), "params": spec.params}
+
+
+def _solver_class(registry: Registry, name: str, problem: str) -> type:
+    """The class behind a suite's solver entry: a solver, or an expert listed as a solver."""
+    return registry.solver_class(name, problem) or registry.get("expert", name, problem)
+
+
+def _split_inputs(split: SplitSpec) -> dict[str, Any]:
+    inputs = asdict(split)
+    inputs["instances"] = instances_source(split)
+    return inputs
+
+
+def instances_source(split: SplitSpec) -> int | dict[str, str]:
+    """A split's instance count, or the content hash of its .npz file (an overwritten file gives new instances)."""
+    return {"sha256": file_digest(split.instances)} if isinstance(split.instances, str) else split.instances
 
 
 class Workbench:
@@ -103,12 +142,15 @@ class Workbench:
     def _instances_key(self, rep: int, split: SplitSpec) -> str:
         problem = self.problem(split)
         seed = self._seed("instances", rep, split.name)
-        return cache_key("instances", problem.name, problem.version, split.params, split.instances, seed)
+        return cache_key("instances", problem.name, problem.version, split.params, instances_source(split), seed)
 
     def _expert_key(self, rep: int, split: SplitSpec, n_samples: int) -> str:
         e = self.suite.expert
         return cache_key("expert", e.name, self.expert_class().version, e.params, n_samples,
-                         self._instances_key(rep, split), self._seed("expert", rep, split.name))
+                         self._instances_key(rep, split), self._seed("expert", rep, split.name), self.suite.device)
+
+    def _reference_key(self, rep: int, split: SplitSpec) -> str:
+        return cache_key("reference", self._expert_key(rep, split, self.suite.eval_samples), self.suite.eval_params)
 
     def expert_samples(self, rep: int, split: SplitSpec, n_samples: int, report: Report) -> tuple[torch.Tensor, float]:
         """(samples (B, S, D), expert seconds per instance), computed once and cached."""
@@ -126,9 +168,18 @@ class Workbench:
         self.cache.save("expert", key, {"samples": samples, "seconds_per_instance": per_instance})
         return samples, per_instance
 
-    def reference(self, rep: int, split: SplitSpec) -> Evaluation | None:
-        stored = self.cache.load("reference", self._expert_key(rep, split, self.suite.eval_samples))
-        return _evaluation_from_storage(stored) if stored is not None else None
+    def reference(self, rep: int, split: SplitSpec, report: Report) -> Evaluation:
+        """The expert's evaluation on a split, the reference for ratios; recomputed (same seeds) when not cached."""
+        key = self._reference_key(rep, split)
+        stored = self.cache.load("reference", key)
+        if stored is not None:
+            return _evaluation_from_storage(stored)
+        samples, _ = self.expert_samples(rep, split, self.suite.eval_samples, report)
+        problem, instances = self.problem(split), self.instances(rep, split)
+        report(f"reference {split.name}", 0, 1)
+        reference = problem.evaluate(instances, samples, self.eval_context(rep, split), self._eval_params(problem))
+        self.cache.save("reference", key, _evaluation_to_storage(reference))
+        return reference
 
     # ----------------------------------------------------------------- jobs
 
@@ -142,13 +193,15 @@ class Workbench:
                 record.update(self._run_cell(job, report))
         except CellInvalid as exc:
             record.update(status="invalid", message=str(exc))
-        except Exception as exc:  # noqa: BLE001 - any plugin failure becomes a status
+        except BaseException as exc:  # noqa: BLE001 - any plugin failure becomes a status, sys.exit and
+            # KeyboardInterrupt included: workers ignore SIGINT, so these come from plugin code, not from the user
             record.update(status="error", message=_one_line(exc), log=self._log_traceback(job))
         record["finished"] = time.time()
         return record
 
     def _run_expert(self, job: Job, report: Report) -> dict[str, Any]:
         suite, rep = self.suite, job.rep
+        self.cache.drain_warnings()
         record: dict[str, Any] = {"component": suite.expert.name, "display": suite.expert.label, "splits": {}}
         needs_training_samples = any(self._needs_expert(spec.name) for spec in suite.solvers)
         if needs_training_samples:
@@ -157,17 +210,20 @@ class Workbench:
         for split in suite.tests:
             samples, seconds = self.expert_samples(rep, split, suite.eval_samples, report)
             problem, instances = self.problem(split), self.instances(rep, split)
+            reference = self.reference(rep, split, report)
             report(f"evaluate {split.name}", 0, 1)
-            params, ctx = self._eval_params(problem), self.eval_context(rep, split)
-            reference = problem.evaluate(instances, samples, ctx, params)
-            self.cache.save("reference", self._expert_key(rep, split, suite.eval_samples), _evaluation_to_storage(reference))
             # scored once more against itself, so the expert's row carries its ratios (1 by definition)
-            evaluation = problem.evaluate(instances, samples, ctx, params, reference)
+            evaluation = problem.evaluate(instances, samples, self.eval_context(rep, split), self._eval_params(problem), reference)
             metrics = dict(evaluation.metrics, sample_seconds_per_network=seconds, expert_seconds_per_network=seconds)
             record["splits"][split.name] = {"metrics": metrics}
             self._write_artifacts(job, split, samples, evaluation, "expert")
         record["status"] = "ok"
-        return record
+        return self._with_cache_warnings(record)
+
+    def _with_cache_warnings(self, record: dict[str, Any]) -> dict[str, Any]:
+        """The record, with what went wrong with cache entries during the job (recomputed, not cached)."""
+        warnings = self.cache.drain_warnings()
+        return {**record, "warnings": warnings} if warnings else record
 
     def _needs_expert(self, name: str) -> bool:
         cls = self.registry.solver_class(name, self.suite.problem.name)
@@ -178,6 +234,7 @@ class Workbench:
 
     def _run_cell(self, job: Job, report: Report) -> dict[str, Any]:
         suite, rep = self.suite, job.rep
+        self.cache.drain_warnings()
         spec = suite.solver(job.label)
         solver = self.registry.make_solver(spec.name, spec.params, suite.problem.name)
         record: dict[str, Any] = {"component": spec.name, "display": spec.label, "splits": {}}
@@ -189,18 +246,15 @@ class Workbench:
         for split in suite.tests:
             record["splits"][split.name] = {"metrics": self._sample_and_evaluate(job, solver, split, report)}
         record["status"] = "ok"
-        return record
+        return self._with_cache_warnings(record)
 
     def _fit(self, solver: Solver, rep: int, report: Report) -> dict[str, Any]:
         suite = self.suite
         expert_samples = None
         expert_key = None
-        if solver.needs_expert:
+        if solver.needs_expert:  # computed here when the expert job did not (no solver of its suite needed them)
             expert_key = self._expert_key(rep, suite.train, suite.expert_samples)
-            stored = self.cache.load("expert", expert_key)
-            if stored is None:
-                raise RuntimeError("the expert's training samples are missing (did the expert job fail?)")
-            expert_samples = stored["samples"]
+            expert_samples, _ = self.expert_samples(rep, suite.train, suite.expert_samples, report)
         seed = self._seed("fit", rep, solver.name)
         fit_params = {p.name: solver.params[p.name] for p in type(solver).parameters if not p.sampling_only}
         key = cache_key("model", solver.name, solver.version, fit_params, seed, expert_key,
@@ -233,7 +287,7 @@ class Workbench:
             warmup=lambda: solver.sample(problem, on_device.select(slice(0, 1)), min(suite.eval_samples, 2), warm_ctx),
             device=suite.device,
         )
-        diagnostics = dict(solver.diagnostics)
+        diagnostics = json_diagnostics(solver.diagnostics)
         if not isinstance(samples, torch.Tensor):
             raise CellInvalid(f"sample() returned {type(samples).__name__}, expected a torch.Tensor")
         samples = samples.detach().cpu()
@@ -241,22 +295,17 @@ class Workbench:
         if instances.fingerprint() != before:
             raise CellInvalid("the solver modified its input instances in place")
         report(f"evaluate {split.name}", 0, 1)
-        reference = self.reference(rep, split)
+        reference = self.reference(rep, split, report)
         evaluation = problem.evaluate(instances, samples, self.eval_context(rep, split), self._eval_params(problem), reference)
         per_network = seconds / max(len(instances), 1)
         # a solver's own diagnostics never overwrite the problem's metrics of the same name
         metrics = {**{(f"solver_{k}" if k in evaluation.metrics else k): v for k, v in diagnostics.items()},
                    **evaluation.metrics, "sample_seconds_per_network": per_network}
-        expert_seconds = self._expert_seconds(rep, split)
-        if expert_seconds is not None:
-            metrics["expert_seconds_per_network"] = expert_seconds
-            metrics["speedup"] = expert_seconds / per_network if per_network > 0 else float("inf")
+        _, expert_seconds = self.expert_samples(rep, split, suite.eval_samples, report)
+        metrics["expert_seconds_per_network"] = float(expert_seconds)
+        metrics["speedup"] = expert_seconds / per_network if per_network > 0 else float("inf")
         self._write_artifacts(job, split, samples, evaluation, job.label)
         return metrics
-
-    def _expert_seconds(self, rep: int, split: SplitSpec) -> float | None:
-        stored = self.cache.load("expert", self._expert_key(rep, split, self.suite.eval_samples))
-        return None if stored is None else float(stored["seconds_per_instance"])
 
     # ------------------------------------------------------------ artifacts
 
@@ -298,6 +347,37 @@ def check_samples(problem: Problem, instances: Instances, samples: torch.Tensor,
             raise CellInvalid(f"{outside} of {inside.numel()} samples lie outside the decision set ({decision_set.describe()})")
 
 
+def json_diagnostics(diagnostics: Mapping[str, Any]) -> dict[str, Any]:
+    """A solver's diagnostics as JSON values (tensors and numpy values become numbers or lists), so the cell's
+    record can always be written; CellInvalid naming the key of a value that cannot be."""
+    out = {}
+    for key, value in diagnostics.items():
+        try:
+            out[str(key)] = _jsonable(value)
+        except (TypeError, ValueError) as exc:
+            raise CellInvalid(f"diagnostics[{str(key)!r}] {exc}") from None
+    return out
+
+
+def _jsonable(value: Any) -> Any:
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, torch.Tensor):
+        value = value.detach().cpu()
+        value = value.float().numpy() if value.dtype == torch.bfloat16 else value.numpy()
+    if isinstance(value, (np.ndarray, np.generic)):
+        if value.dtype.kind not in "biuf":
+            raise TypeError(f"holds {value.dtype} values, not numbers")
+        if value.size > MAX_DIAGNOSTIC_VALUES:
+            raise ValueError(f"holds {value.size} values; at most {MAX_DIAGNOSTIC_VALUES} are recorded")
+        return value.tolist()
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, Mapping) and all(isinstance(k, str) for k in value):
+        return {k: _jsonable(v) for k, v in value.items()}
+    raise TypeError(f"is of type {type(value).__name__}, not a number, string, list or mapping")
+
+
 def _evaluation_to_storage(evaluation: Evaluation) -> dict[str, Any]:
     return {
         "metrics": {k: float(v) for k, v in evaluation.metrics.items()},
@@ -310,5 +390,9 @@ def _evaluation_from_storage(stored: dict[str, Any]) -> Evaluation:
 
 
 def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
+    """`Type: first line of the message`, even when the exception's own __str__ raises."""
+    try:
+        text = str(exc).strip().splitlines()
+    except BaseException as broken:  # noqa: BLE001 - a plugin's exception class may be broken in any way
+        text = [f"<unprintable: its __str__ raised {type(broken).__name__}>"]
     return f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")

@@ -7,7 +7,7 @@ import numpy as np
 import torch
 from torch_geometric.data import Batch, Data
 
-from wrbench.api import Box, Context, Evaluation, Instances, Problem, derive_seed
+from wrbench.api import Box, Context, Evaluation, Instances, Problem, derive_seed, instance_arrays
 from wrbench.params import Param, ParamError, Params
 
 from .network import Geometry, draw_positions, long_term_gains, noise_power
@@ -42,6 +42,8 @@ class PowerControl(Problem):
     primary_metric = "exceed_ratio"
     lower_is_better = frozenset({"violation", "exceed_ratio_std"})
     headline_metrics = ("exceed_ratio", "mean_rate", "p5", "feasible_frac", "violation", "single_sample_feasible_frac")
+    metrics = ("mean_rate", "sum_rate", "min_rate", "p1", "p5", "p10", "p50", "feasible_frac", "violation", "fairness",
+               "single_sample_feasible_frac", "exceed_ratio", "exceed_ratio_std")
     eval_parameters = (
         Param("T", int, 200, "fading steps simulated per network (10 ms each)", min=1),
         Param("T0", int, 5, "fading steps per time-sharing slot; each slot runs one policy sample", min=1),
@@ -93,10 +95,22 @@ class PowerControl(Problem):
         return self.load_instances({"H": gains, "tx": tx, "rx": rx, "f_min": self._per_network(split, n, seed, "f_min")})
 
     def load_instances(self, arrays: Mapping[str, np.ndarray]) -> Instances:
-        arrays = dict(arrays)
+        """Instances from H, tx, rx (and optionally f_min); a ValueError says what is wrong with the arrays."""
+        arrays = instance_arrays(arrays, required=("H", "tx", "rx"), optional=("f_min",))
+        H = arrays["H"]
+        if H.ndim != 3 or H.shape[1] != H.shape[2] or H.shape[1] < 1:
+            raise ValueError(f"'H' must have shape (B, N, N) with N >= 1, got {H.shape}")
         if "f_min" not in arrays:
-            arrays["f_min"] = np.full(len(arrays["H"]), self.params.f_min)
-        tensors = {key: torch.as_tensor(np.asarray(arrays[key]), dtype=torch.float64) for key in self.export_arrays}
+            arrays["f_min"] = np.full(len(H), self.params.f_min)
+        expected = {"tx": H.shape[:2] + (2,), "rx": H.shape[:2] + (2,), "f_min": H.shape[:1]}
+        for key, shape in expected.items():
+            if arrays[key].shape != shape:
+                raise ValueError(f"'{key}' must have shape {shape} to match 'H' {H.shape}, got {arrays[key].shape}")
+        if (H < 0).any() or not (np.diagonal(H, axis1=1, axis2=2) > 0).all():
+            raise ValueError("gains 'H' must be >= 0, with direct gains H[b, i, i] > 0")
+        if (arrays["f_min"] < 0).any():
+            raise ValueError("'f_min' must be >= 0")
+        tensors = {key: torch.as_tensor(arrays[key], dtype=torch.float64) for key in self.export_arrays}
         return Instances(tensors, {"p_max": self.params.p_max, "sigma2": self.sigma2})
 
     def export_instances(self, instances: Instances) -> dict[str, np.ndarray]:

@@ -6,7 +6,7 @@ from typing import Any, Mapping
 import numpy as np
 import torch
 
-from wrbench.api import Budget, Context, Evaluation, Instances, Problem, derive_seed
+from wrbench.api import Budget, Context, Evaluation, Instances, Problem, derive_seed, instance_arrays
 from wrbench.params import Param, ParamError, Params
 
 from .waterfill import sum_rate, water_fill
@@ -40,6 +40,8 @@ class SumRate(Problem):
     primary_metric = "exceed_ratio"
     lower_is_better = frozenset({"exceed_ratio_std", "infeasible_frac"})
     headline_metrics = ("exceed_ratio", "exceed_ratio_p5", "exceed_ratio_min", "exceed_ratio_best", "infeasible_frac")
+    metrics = ("sum_rate", "exceed_ratio", "exceed_ratio_p5", "exceed_ratio_min", "exceed_ratio_best", "exceed_ratio_std",
+               "infeasible_frac")
     leaderboard_note = (
         "Raw samples are checked as returned: a negative power or a broken budget makes a sample infeasible "
         "(infeasible_frac). For scoring, every sample is projected onto the feasible set (clip at 0, then scale "
@@ -63,8 +65,9 @@ class SumRate(Problem):
         return Instances({"g": g, "P": torch.full((n,), self.params.budget, dtype=torch.float64)})
 
     def load_instances(self, arrays: Mapping[str, np.ndarray]) -> Instances:
-        g = torch.as_tensor(np.asarray(arrays["g"]), dtype=torch.float64)
-        P = torch.as_tensor(np.asarray(arrays["P"]), dtype=torch.float64)
+        arrays = instance_arrays(arrays, required=("g", "P"))
+        g = torch.as_tensor(arrays["g"], dtype=torch.float64)
+        P = torch.as_tensor(arrays["P"], dtype=torch.float64)
         if g.ndim != 2 or g.shape[1] != self.params.channels:
             raise ValueError(f"'g' must have shape (B, {self.params.channels}), got {tuple(g.shape)}")
         if P.shape != (g.shape[0],):
