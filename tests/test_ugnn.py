@@ -5,7 +5,7 @@ import math
 
 import pytest
 import torch
-from test_diffusion_toy import ToyProblem, bimodal_expert
+from test_diffusion_toy import ToyProblem
 
 from wrbench.api import Context
 from wrbench_plugins.diffusion.gnn import GraphFilterBlock, shift_operator

@@ -217,6 +217,10 @@ class Component:
     name: ClassVar[str] = ""
     version: ClassVar[str] = "1"
     parameters: ClassVar[tuple[Param, ...]] = ()
+    # parameter values for a cheap configuration (a small problem, a tiny fit or sampling budget) that still
+    # exercises the component: the conformance kit, the latency bench and tests use it, so the harness never
+    # has to guess a plugin's parameter names
+    test_params: ClassVar[Mapping[str, Any]] = {}
 
     def __init__(self, params: Mapping[str, Any] | None = None, **overrides: Any):
         self.params: Params = resolve(self.parameters, {**dict(params or {}), **overrides})
@@ -274,10 +278,6 @@ class Problem(Component):
         raise NotImplementedError
 
     def decision_dim(self, instances: Instances) -> int:
-        raise NotImplementedError
-
-    def score(self, instances: Instances, x: torch.Tensor, ctx: Context) -> torch.Tensor:
-        """Objective (B, S) of each allocation in x (B, S, D) used as a deterministic policy."""
         raise NotImplementedError
 
     def evaluate(

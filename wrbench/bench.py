@@ -24,7 +24,6 @@ import hashlib
 import json
 import math
 import os
-import subprocess
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -35,7 +34,9 @@ import torch
 
 from .api import Box, Context, Instances, Problem, Solver, derive_seed
 from .benchstats import ALPHA, Comparison, compare_rounds
-from .machine import fingerprint
+from .core.errors import one_line
+from .core.fsio import write_json
+from .machine import fingerprint, git_commit
 from .plugins import Registry
 from .results import safe_name
 from .timing import clock, timed
@@ -94,11 +95,6 @@ class Discovery:
         return sorted({c.name for c in self.cases})
 
 
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
-
-
 def discover(
     registry: Registry,
     *,
@@ -126,7 +122,7 @@ def discover(
     try:
         probe = registry.get("problem", problem)({size_param: sizes[0]})
     except Exception as exc:  # noqa: BLE001
-        found.skipped.append(("*", f"problem '{problem}' cannot be built: {_one_line(exc)}"))
+        found.skipped.append(("*", f"problem '{problem}' cannot be built: {one_line(exc)}"))
         return found
     known = set(registry.names("solver")) | set(registry.names("expert"))
     wanted = list(dict.fromkeys(solvers)) if solvers else registry.names("solver")
@@ -141,7 +137,7 @@ def discover(
         try:
             reason = registry.make_solver(name, None, problem).supports(probe)
         except Exception as exc:  # noqa: BLE001 - a solver still being written must not break the list
-            reason, error = None, f"construction failed: {_one_line(exc)}"
+            reason, error = None, f"construction failed: {one_line(exc)}"
         if reason:
             found.skipped.append((name, reason))
             continue
@@ -349,8 +345,8 @@ class Bench:
             try:
                 return self._fit_minimal(case, problem)
             except Exception as exc:  # noqa: BLE001
-                raise RuntimeError(f"{case.name} cannot sample unfitted ({_one_line(unfitted)}) and a minimal fit "
-                                   f"failed ({_one_line(exc)})") from exc
+                raise RuntimeError(f"{case.name} cannot sample unfitted ({one_line(unfitted)}) and a minimal fit "
+                                   f"failed ({one_line(exc)})") from exc
 
     def _fit_minimal(self, case: Case, problem: Problem) -> tuple[Solver, str]:
         """Fit with the smallest training budget the parameters allow, on synthetic targets: random weights."""
@@ -388,17 +384,6 @@ def fingerprint_id(fp: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(fp, sort_keys=True).encode()).hexdigest()[:12]
 
 
-def _git_commit() -> str | None:
-    try:
-        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=5,
-                             cwd=Path(__file__).resolve().parent)
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True,
-                               text=True, timeout=5, cwd=Path(__file__).resolve().parent)
-        return (out.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")) if out.returncode == 0 else None
-    except (OSError, subprocess.SubprocessError):
-        return None
-
-
 def load_average() -> list[float] | None:
     """The 1, 5 and 15-minute load averages (None where the OS has none)."""
     try:
@@ -413,7 +398,7 @@ def make_run(benchmarks: dict[str, dict[str, Any]], device: str, settings: dict[
     """A run record: the fingerprint, settings, the machine load around the run and, per case id,
     extra info and the raw `rounds` (seconds)."""
     fp = fp if fp is not None else fingerprint(device)
-    return {"format": 1, "name": name, "saved": time.time(), "commit": _git_commit(), "fingerprint": fp,
+    return {"format": 1, "name": name, "saved": time.time(), "commit": git_commit(), "fingerprint": fp,
             "fingerprint_id": fingerprint_id(fp), "settings": settings or {}, "load_average": load or {},
             "benchmarks": benchmarks}
 
@@ -435,10 +420,7 @@ def busy_warning(run: dict[str, Any], label: str) -> str | None:
 def save_run(run: dict[str, Any], storage: Path, name: str) -> Path:
     run = dict(run, name=name, saved=time.time())
     path = Path(storage) / run["fingerprint_id"] / f"{safe_name(name)}.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(run, indent=1, sort_keys=True))
-    os.replace(tmp, path)
+    write_json(path, run, indent=1, sort_keys=True)
     return path
 
 

@@ -13,11 +13,12 @@ import functools
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
+
+from .core.fsio import atomic_write
 
 
 def cache_key(*parts: Any) -> str:
@@ -71,22 +72,16 @@ class Cache:
     def save(self, kind: str, key: str, value: Any) -> Path | None:
         """Store `value`; None (and a warning) when it could not be read back with `weights_only=True`."""
         path = self.path(kind, key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".pt")
         try:
-            with os.fdopen(fd, "wb") as handle:
+            with atomic_write(path, ".pt") as (handle, tmp):
                 torch.save(value, handle)
-            torch.load(tmp, map_location="cpu", weights_only=True, mmap=True)
+                handle.flush()
+                torch.load(tmp, map_location="cpu", weights_only=True, mmap=True)
         except Exception as exc:  # noqa: BLE001 - e.g. a numpy array in a state_dict
-            Path(tmp).unlink(missing_ok=True)
             if path in self._unreadable:  # an older entry nothing can read: drop it rather than fail on it again
                 path.unlink(missing_ok=True)
             self.warnings.append(f"not cached: the {kind} entry cannot be stored for torch.load(weights_only=True) ({_reason(exc)})")
             return None
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        os.replace(tmp, path)
         self._unreadable.discard(path)
         return path
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import platform
+import subprocess
 from pathlib import Path
 
 import torch
@@ -36,3 +37,18 @@ def fingerprint(device: str = "cpu") -> dict[str, str | int]:
         "torch": torch.__version__,
         "device": device_name(device),
     }
+
+
+def git_commit(path: str | Path = Path(__file__).resolve().parent) -> str | None:
+    """HEAD's commit of the git checkout holding `path` (+dirty with uncommitted changes), None outside one."""
+    def git(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(["git", *args], capture_output=True, text=True, timeout=5, cwd=path)
+
+    try:
+        head = git("rev-parse", "HEAD")
+        dirty = git("status", "--porcelain", "--untracked-files=no")
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if head.returncode != 0:
+        return None
+    return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")

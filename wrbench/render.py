@@ -15,7 +15,7 @@ from rich.table import Table
 
 from .leaderboard import HARNESS_METRICS, Leaderboard
 from .plots import write_plots
-from .results import write_json
+from .core.fsio import write_json
 
 FORMATS = ("md", "html", "csv", "json")
 TERMINAL_METRICS = 6

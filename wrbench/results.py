@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any, Iterator
 
-import numpy as np
+from .core.fsio import json_default
 
 RESULTS_FILE = "results.jsonl"
 MAX_NAME_BYTES = 100  # a file name stem, leaving room for .rep<r>.<split>.npz under the usual 255
@@ -121,30 +121,13 @@ def _is_record(value: Any) -> bool:
 def _encode(record: dict[str, Any]) -> bytes:
     """The record as one JSON line; if it cannot be encoded, an error record that names the reason."""
     try:
-        text = json.dumps(record, default=_json_default)  # key order kept: it is the problem's metric order
+        text = json.dumps(record, default=json_default)  # key order kept: it is the problem's metric order
     except (TypeError, ValueError) as exc:
         fallback = {k: record[k] for k in RECORD_FIELDS if k in record}
         fallback.update(status="error", message=f"the job's record could not be written as JSON ({exc})")
         warn(f"{record.get('id', '?')}: {fallback['message']}")
         text = json.dumps(fallback, default=str)
     return text.encode("utf-8")
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, (np.floating, np.integer, np.bool_)):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    raise TypeError(f"not JSON serializable: {type(value).__name__}")
-
-
-def write_json(path: str | Path, data: Any) -> None:
-    """Write JSON atomically (temporary file, then rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=_json_default))
-    os.replace(tmp, path)
 
 
 def safe_name(label: str) -> str:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import platform
-import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,12 +15,13 @@ from typing import Any
 import torch
 
 from . import __version__
-from .machine import fingerprint
+from .machine import fingerprint, git_commit
 from .executor import Executor, LocalExecutor, WorkerSetup, failure
 from .lock import folder_lock
 from .plugins import Registry
 from .progress import Display
-from .results import ResultStore, warn, write_json
+from .core.fsio import write_json
+from .results import ResultStore, warn
 from .suite import Suite
 from .work import Job, plan
 
@@ -135,11 +135,3 @@ def run_meta(suite: Suite, registry: Registry) -> dict[str, Any]:
         "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "command": " ".join(["wrbench", *sys.argv[1:]]),
     }
-
-
-def git_commit() -> str | None:
-    try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, cwd=Path(__file__).parent)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return out.stdout.strip() if out.returncode == 0 else None

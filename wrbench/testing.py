@@ -36,6 +36,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import torch
 
+from .core.errors import one_line
 from .api import Context, Expert, Instances, Problem, Solver, derive_seed
 from .plugins import DISABLE_ENV, Registry, UnresolvedComponent, load_plugins
 from .work import CellInvalid, check_samples
@@ -203,7 +204,7 @@ class _ProblemChecks:
         except UnresolvedComponent:
             raise
         except Exception as exc:  # noqa: BLE001
-            raise _Setup("construct", f"{self.name}({self.params}) raised {_one_line(exc)}",
+            raise _Setup("construct", f"{self.name}({self.params}) raised {one_line(exc)}",
                          "the solver must be constructible from its declared `parameters` (check `params=`)") from exc
 
     # ---- driver
@@ -222,7 +223,7 @@ class _ProblemChecks:
         try:
             problem: Problem = self.registry.get("problem", self.problem_name)(self.problem_params)
         except Exception as exc:  # noqa: BLE001
-            raise _Setup("problem", f"{self.problem_name}({self.problem_params}) raised {_one_line(exc)}",
+            raise _Setup("problem", f"{self.problem_name}({self.problem_params}) raised {one_line(exc)}",
                          "fix problem_params= for this problem") from exc
         try:
             solver = self.new_solver()
@@ -273,7 +274,7 @@ class _ProblemChecks:
         try:
             expert = self.registry.get("expert", expert_name, self.problem_name)(dict(expert_params))
         except Exception as exc:  # noqa: BLE001
-            raise _Setup("expert", f"cannot make expert '{expert_name}': {_one_line(exc)}", "fix expert=") from exc
+            raise _Setup("expert", f"cannot make expert '{expert_name}': {one_line(exc)}", "fix expert=") from exc
         reason = expert.supports(problem)
         if reason:
             raise _Setup("expert", reason, "pass an expert that supports this problem with expert=")
@@ -285,7 +286,7 @@ class _ProblemChecks:
             x = expert.solve(problem, train.to(self.device), self.n_expert, self._ctx("expert")).detach().cpu()
             check_samples(problem, train, x, self.n_expert, f"expert '{expert.name}'")
         except Exception as exc:  # noqa: BLE001
-            raise _Setup("expert", f"expert '{expert.name}' failed: {_one_line(exc)}",
+            raise _Setup("expert", f"expert '{expert.name}' failed: {one_line(exc)}",
                          "pass a working expert with expert=") from exc
         return x
 
@@ -302,7 +303,7 @@ class _ProblemChecks:
                        "handle None, or set needs_expert = True")
             else:
                 fix = f"fit(problem, instances, expert_samples {tuple(expert_x.shape)}, ctx) must not raise"
-            self._add("fit", FAILED, f"fit raised {_one_line(exc)}", fix)
+            self._add("fit", FAILED, f"fit raised {one_line(exc)}", fix)
             return False
         self._add("fit", PASSED, "with expert samples" if expert_x is not None else "with expert_samples=None")
         mutated = []
@@ -337,7 +338,7 @@ class _ProblemChecks:
             self._add("output", FAILED, str(exc), _output_fix(str(exc)))
             return None
         except Exception as exc:  # noqa: BLE001
-            self._add("output", FAILED, f"sample raised {_one_line(exc)}",
+            self._add("output", FAILED, f"sample raised {one_line(exc)}",
                       "sample(problem, instances, n_samples, ctx) must return a (B, n_samples, D) tensor")
             return None
         D = problem.decision_dim(test)
@@ -350,7 +351,7 @@ class _ProblemChecks:
         try:
             again = self._sample(solver, problem, test, self.S, self._ctx("sample"))
         except Exception as exc:  # noqa: BLE001
-            self._add("determinism", FAILED, f"a second sample() call failed: {_one_line(exc)}",
+            self._add("determinism", FAILED, f"a second sample() call failed: {one_line(exc)}",
                       "sample() must work when called repeatedly on a fitted solver")
             return
         if torch.equal(first, again):
@@ -366,7 +367,7 @@ class _ProblemChecks:
             try:
                 self._sample(solver, problem, instances, n, self._ctx("small", check))
             except Exception as exc:  # noqa: BLE001
-                self._add(check, FAILED, f"B={len(instances)}, S={n}: {_one_line(exc) if not isinstance(exc, CellInvalid) else exc}",
+                self._add(check, FAILED, f"B={len(instances)}, S={n}: {one_line(exc) if not isinstance(exc, CellInvalid) else exc}",
                           "avoid squeeze() and shape assumptions that break when B or S is 1 (the harness warms "
                           "up on one instance)")
             else:
@@ -429,7 +430,7 @@ class _ProblemChecks:
                 "sample() after load_state_dict()": "state_dict() must hold everything sample() needs: the harness "
                                                     "loads a cached model into a fresh instance and never calls fit",
             }
-            self._add(check, FAILED, f"{step} failed: {_one_line(exc)}",
+            self._add(check, FAILED, f"{step} failed: {one_line(exc)}",
                       fixes.get(step, f"make {step} work with what state_dict() returns"))
             return
         if torch.equal(samples, again):
@@ -452,7 +453,7 @@ class _ProblemChecks:
         except _Setup:
             raise
         except Exception as exc:  # noqa: BLE001
-            self._add(check, FAILED, f"a second fit + sample on a fresh instance failed: {_one_line(exc)}",
+            self._add(check, FAILED, f"a second fit + sample on a fresh instance failed: {one_line(exc)}",
                       "fit must work on every fresh instance (no class-level or module-level state)")
             return
         if torch.equal(samples, again):
@@ -477,11 +478,6 @@ def _output_fix(message: str) -> str:
     if "torch.Tensor" in message:
         return "return a torch.Tensor, not a numpy array or list"
     return "see the message"
-
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
 
 
 __all__ = ["CheckResult", "check_solver", "assert_conformant", "format_results", "SMALL_PROBLEM_PARAMS", "CHEAP_EXPERTS"]

@@ -18,6 +18,7 @@ import torch
 
 from .api import Context, Evaluation, Instances, Problem, Solver
 from .cache import Cache, cache_key, file_digest
+from .core.errors import one_line
 from .params import resolve
 from .plugins import Registry
 from .results import artifact_name, safe_name
@@ -195,7 +196,7 @@ class Workbench:
             record.update(status="invalid", message=str(exc))
         except BaseException as exc:  # noqa: BLE001 - any plugin failure becomes a status, sys.exit and
             # KeyboardInterrupt included: workers ignore SIGINT, so these come from plugin code, not from the user
-            record.update(status="error", message=_one_line(exc), log=self._log_traceback(job))
+            record.update(status="error", message=one_line(exc), log=self._log_traceback(job))
         record["finished"] = time.time()
         return record
 
@@ -387,12 +388,3 @@ def _evaluation_to_storage(evaluation: Evaluation) -> dict[str, Any]:
 
 def _evaluation_from_storage(stored: dict[str, Any]) -> Evaluation:
     return Evaluation(metrics=stored["metrics"], per_instance={k: v.numpy() for k, v in stored["per_instance"].items()})
-
-
-def _one_line(exc: BaseException) -> str:
-    """`Type: first line of the message`, even when the exception's own __str__ raises."""
-    try:
-        text = str(exc).strip().splitlines()
-    except BaseException as broken:  # noqa: BLE001 - a plugin's exception class may be broken in any way
-        text = [f"<unprintable: its __str__ raised {type(broken).__name__}>"]
-    return f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")

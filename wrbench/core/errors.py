@@ -1,0 +1,11 @@
+"""One-line descriptions of exceptions for records, tables and messages."""
+from __future__ import annotations
+
+
+def one_line(exc: BaseException) -> str:
+    """`Type: first line of the message`, even when the exception's own __str__ raises."""
+    try:
+        text = str(exc).strip().splitlines()
+    except BaseException as broken:  # noqa: BLE001 - a plugin's exception class may be broken in any way
+        text = [f"<unprintable: its __str__ raised {type(broken).__name__}>"]
+    return f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
