@@ -217,10 +217,6 @@ class Component:
     name: ClassVar[str] = ""
     version: ClassVar[str] = "1"
     parameters: ClassVar[tuple[Param, ...]] = ()
-    # parameter values for a cheap configuration (a small problem, a tiny fit or sampling budget) that still
-    # exercises the component: the conformance kit, the latency bench and tests use it, so the harness never
-    # has to guess a plugin's parameter names
-    test_params: ClassVar[Mapping[str, Any]] = {}
 
     def __init__(self, params: Mapping[str, Any] | None = None, **overrides: Any):
         self.params: Params = resolve(self.parameters, {**dict(params or {}), **overrides})
