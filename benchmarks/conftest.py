@@ -10,8 +10,8 @@ import os
 import pytest
 import torch
 
-from wrbench.bench import DEFAULT_BATCHES, DEFAULT_SAMPLES, Bench, discover
-from wrbench.plugins import load_plugins
+from wrbench.core.plugins import load_plugins
+from wrbench.latency.bench import DEFAULT_BATCHES, DEFAULT_SAMPLES, Bench, discover
 
 
 def _env_list(name: str) -> list[str]:

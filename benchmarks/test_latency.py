@@ -1,7 +1,7 @@
 """Sampling latency of every registered solver that supports the benchmark problem, and of the expert.
 
 Each case times `solver.sample(problem, networks, S, ctx)` for one network
-(B=1) or a batch of networks, at size N, with `wrbench.timing.clock` as the
+(B=1) or a batch of networks, at size N, with `wrbench.core.clock.clock` as the
 pytest-benchmark timer (it synchronizes CUDA before reading the clock, like
 the leaderboard's latency columns). Rounds: one untimed first call (which also
 validates the output shape), one warm-up round, then enough rounds to fill
@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import pytest
 
-from wrbench.bench import calls_per_round, repeated, rounds_for
-from wrbench.timing import clock
+from wrbench.core.clock import clock
+from wrbench.latency.bench import calls_per_round, repeated, rounds_for
 
 pytestmark = pytest.mark.benchmark(timer=clock, group="latency", disable_gc=False)
 

@@ -10,8 +10,8 @@ import sys
 
 import numpy as np
 import torch
-
 from toy_plugin import Half
+
 from wrbench import hookimpl
 from wrbench.params import Param
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-
 from toy_plugin import Half, MeanSolver
+
 from wrbench import hookimpl
 from wrbench.params import Param
 

@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 import torch
 
-from wrbench import bench as wb
-from wrbench.benchstats import calibrated_rounds, compare_rounds, min_p_value
-from wrbench.plugins import load_plugins
-from wrbench.timing import clock, measure
+from wrbench.latency import bench as wb
+from wrbench.core.clock import clock, measure
+from wrbench.core.plugins import load_plugins
+from wrbench.latency.stats import calibrated_rounds, compare_rounds, min_p_value
 
 PLUGINS = ("wrbench_plugins.power_control", "bench_toy_plugin")
 

@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from wrbench.api import Solver
+from wrbench.core.plugins import load_plugins
 from wrbench.params import Param
-from wrbench.plugins import load_plugins
 from wrbench.testing import CheckResult, assert_conformant, check_solver
 
 # ------------------------------------------------------------------ deliberately broken solvers

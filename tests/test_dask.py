@@ -8,7 +8,6 @@ import threading
 import time
 
 import pytest
-
 from conftest import HERE
 
 distributed = pytest.importorskip("distributed")
@@ -37,10 +36,10 @@ def test_a_killed_worker_is_retried_and_every_cell_is_accounted_for(cluster_env,
     import dask
     from distributed import Client, LocalCluster
 
-    from wrbench.dask_executor import DaskExecutor
-    from wrbench.plugins import load_plugins
-    from wrbench.runner import run_suite
-    from wrbench.suite import read_suite
+    from wrbench.core.plugins import load_plugins
+    from wrbench.run.dask_executor import DaskExecutor
+    from wrbench.run.loop import run_suite
+    from wrbench.run.suite import read_suite
 
     solvers = [{"name": "toy_slow", "label": f"slow{i}", "params": {"seconds": 2.0}} for i in range(4)]
     path = write_suite(repetitions=1, solvers=solvers)
@@ -83,7 +82,7 @@ def test_a_killed_worker_is_retried_and_every_cell_is_accounted_for(cluster_env,
 def test_missing_dask_gives_a_clear_message(monkeypatch):
     import builtins
 
-    from wrbench.dask_executor import DaskExecutor
+    from wrbench.run.dask_executor import DaskExecutor
 
     real_import = builtins.__import__
 

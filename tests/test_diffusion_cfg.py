@@ -5,11 +5,11 @@ import io
 
 import pytest
 import torch
-from test_diffusion_toy import one_thread, ToyProblem, bimodal_expert
-
-from wrbench.api import Budget, Context, Instances
+from test_diffusion_toy import ToyProblem, bimodal_expert, one_thread
 from wrbench_plugins.diffusion.base import Codec, project_simplex
 from wrbench_plugins.diffusion.cfg import CFGSolver
+
+from wrbench.api import Budget, Context, Instances
 
 __all__ = ["one_thread"]  # the shared fixture, imported to apply here too
 SMALL = dict(hidden=16, depth=1, train_steps=5, diffusion_steps=20, sample_steps=5, batch_size=32)

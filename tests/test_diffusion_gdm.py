@@ -5,14 +5,14 @@ import io
 
 import pytest
 import torch
-from torch_geometric.nn import TAGConv
-from test_diffusion_toy import one_thread, ToyProblem, bimodal_expert
+from test_diffusion_toy import ToyProblem, bimodal_expert, one_thread
 from test_ugnn import SMALL as UGNN_SMALL
+from torch_geometric.nn import TAGConv
+from wrbench_plugins.diffusion.gdm import GDMSolver
+from wrbench_plugins.diffusion.gnn import SignalBatchTAGConv, shift_operator
+from wrbench_plugins.diffusion.ugnn import UGNNSolver
 
 from wrbench.api import Context
-from wrbench_plugins.diffusion.gdm import GDMSolver
-from wrbench_plugins.diffusion.ugnn import UGNNSolver
-from wrbench_plugins.diffusion.gnn import SignalBatchTAGConv, shift_operator
 
 __all__ = ["one_thread"]  # the shared fixture, imported to apply here too
 SMALL = dict(hidden=16, layers=2, train_steps=5, diffusion_steps=20, sample_steps=5)

@@ -5,9 +5,15 @@ import math
 
 import pytest
 import torch
-
-from wrbench_plugins.diffusion.samplers import (ddim, ddpm, dpm_solver, log_snr_timesteps, posterior_variance, run_sampler,
-                                               timesteps)
+from wrbench_plugins.diffusion.samplers import (
+    ddim,
+    ddpm,
+    dpm_solver,
+    log_snr_timesteps,
+    posterior_variance,
+    run_sampler,
+    timesteps,
+)
 from wrbench_plugins.diffusion.schedules import linear_betas, make_schedule
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 import io
 
 import torch
-from test_diffusion_toy import one_thread, ToyProblem, bimodal_expert, mode_shares
+from test_diffusion_toy import ToyProblem, bimodal_expert, mode_shares, one_thread
+from wrbench_plugins.discriminative.solver import DiscriminativeSolver
 
 from wrbench.api import Context
-from wrbench_plugins.discriminative.solver import DiscriminativeSolver
 
 __all__ = ["one_thread"]  # the shared fixture, imported to apply here too
 

@@ -14,14 +14,13 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import HERE
 from rich.console import Console
 
-from conftest import HERE
-
-from wrbench.executor import _sendable
-from wrbench.progress import Display
-from wrbench.results import artifact_name, safe_name
-from wrbench.work import Job
+from wrbench.core.fsio import artifact_name, safe_name
+from wrbench.run.executor import _sendable
+from wrbench.run.progress import Display
+from wrbench.run.stages import Job
 
 PLUGINS = ("toy_plugin", "faulty_process_plugin")
 ENV = {**os.environ, "PYTHONPATH": str(HERE), "WRBENCH_DISABLE_ENTRY_POINTS": "1"}
@@ -56,7 +55,7 @@ def test_a_job_starts_from_the_same_global_state_whatever_ran_before(wrbench, wr
 def test_a_run_into_a_folder_another_run_holds_exits_2_naming_its_pid(wrbench, write_suite, tmp_path):
     (tmp_path / "out").mkdir()
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time; from pathlib import Path; from wrbench.lock import folder_lock\n"
+        [sys.executable, "-c", "import sys, time; from pathlib import Path; from wrbench.core.lock import folder_lock\n"
                                "with folder_lock(Path(sys.argv[1])):\n    print('locked', flush=True); time.sleep(60)",
          str(tmp_path / "out")], stdout=subprocess.PIPE, text=True)
     try:

@@ -12,13 +12,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-
 import toy_plugin
-from wrbench.cache import Cache
-from wrbench.plugins import Registry, load_plugins
-from wrbench.results import ResultStore
-from wrbench.suite import Suite, read_suite
-from wrbench.work import plan
+
+from wrbench.core.plugins import Registry, load_plugins
+from wrbench.run.artifacts import Cache
+from wrbench.run.stages import plan
+from wrbench.run.store import ResultStore
+from wrbench.run.suite import Suite, read_suite
 
 PLUGINS = ("toy_plugin", "faulty_store_plugin")
 HALF, MEAN = {"name": "toy_half"}, {"name": "toy_mean"}

@@ -8,11 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-
-from wrbench.plugins import PluginError, load_plugins
-from wrbench.suite import SuiteError, read_suite
-
 from test_suite_validation import GOOD
+
+from wrbench.core.plugins import PluginError, load_plugins
+from wrbench.run.suite import SuiteError, read_suite
 
 SUM_RATE = """\
 name: sr

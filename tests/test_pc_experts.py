@@ -6,10 +6,10 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
-
-from wrbench.api import Context
 from wrbench_plugins.power_control.experts import Exhaustive, PrimalDual, herd
 from wrbench_plugins.power_control.problem import PowerControl
+
+from wrbench.api import Context
 
 SUITE = Path(__file__).resolve().parents[1] / "suites" / "power_control.yaml"
 

@@ -6,7 +6,6 @@ import math
 import numpy as np
 import pytest
 import torch
-
 from wrbench_plugins.power_control.network import noise_power
 from wrbench_plugins.power_control.problem import PowerControl
 from wrbench_plugins.power_control.rates import expected_rates, faded_link_rates, link_rates

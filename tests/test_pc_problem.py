@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-
-from wrbench.api import Context
-from wrbench.plugins import load_plugins
 from wrbench_plugins.power_control.baselines import WMMSE, FullPower, RandomPower
 from wrbench_plugins.power_control.problem import PowerControl
+
+from wrbench.api import Context
+from wrbench.core.plugins import load_plugins
 
 EVAL = {"T": 60, "T0": 5}
 

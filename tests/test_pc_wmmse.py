@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import torch
-
 from wrbench_plugins.power_control.rates import link_rates
 from wrbench_plugins.power_control.wmmse import wmmse, wmmse_step
 

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from wrbench.plugins import PluginError, UnknownComponent, UnresolvedComponent, load_plugins
+from wrbench.core.plugins import PluginError, UnknownComponent, UnresolvedComponent, load_plugins
 
 
 def test_broken_plugins_are_reported_and_the_rest_loads(toy_only):

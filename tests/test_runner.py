@@ -10,10 +10,9 @@ import time
 from pathlib import Path
 
 import numpy as np
-
 from conftest import HERE
 
-from wrbench.leaderboard import sweep_points
+from wrbench.report.leaderboard import sweep_points
 
 
 def records(outdir: Path) -> dict[str, dict]:

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from wrbench.plugins import load_plugins
-from wrbench.scaffold import ScaffoldError, names_for
+from wrbench.core.plugins import load_plugins
+from wrbench.devkit.scaffold import ScaffoldError, names_for
 from wrbench.testing import assert_conformant
 
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from wrbench.plugins import load_plugins
-from wrbench.suite import SuiteError, read_suite
+from wrbench.core.plugins import load_plugins
+from wrbench.run.suite import SuiteError, read_suite
 
 GOOD = """\
 name: toy

@@ -4,12 +4,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-
-from wrbench.api import Context
-from wrbench.params import ParamError, resolve
-from wrbench.plugins import load_plugins
 from wrbench_plugins.sum_rate.problem import SumRate
 from wrbench_plugins.sum_rate.waterfill import water_fill
+
+from wrbench.api import Context
+from wrbench.core.plugins import load_plugins
+from wrbench.params import ParamError, resolve
 
 CTX = Context(seed=0)
 

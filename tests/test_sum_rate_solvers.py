@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import pytest
 import torch
-
-from wrbench.api import Context
 from wrbench_plugins.sum_rate.baselines import RandomBudget, Uniform
 from wrbench_plugins.sum_rate.experts import Exhaustive, WaterFilling
 from wrbench_plugins.sum_rate.grid import grid_size, simplex_grid
 from wrbench_plugins.sum_rate.problem import SumRate
+
+from wrbench.api import Context
 
 CTX = Context(seed=0)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from wrbench.plugins import load_plugins
+from wrbench.core.plugins import load_plugins
 
 SUITES = sorted((Path(__file__).resolve().parents[1] / "suites").glob("sum_rate_*.yaml"))
 REGISTRY = load_plugins(["wrbench_plugins.sum_rate"], entry_points=False, strict=True)

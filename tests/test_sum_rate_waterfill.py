@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 import torch
 from scipy.optimize import minimize
-
 from wrbench_plugins.sum_rate.waterfill import sum_rate, water_fill, water_level
 
 DIFFSG_CSV = Path(os.environ.get("WRBENCH_DIFFSG_CSV", Path(__file__).resolve().parents[2] / "shared/data/diffsg_msr_3c_10w_head500.csv"))

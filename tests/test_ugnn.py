@@ -6,11 +6,11 @@ import math
 import pytest
 import torch
 from test_diffusion_toy import ToyProblem
-
-from wrbench.api import Context
 from wrbench_plugins.diffusion.gnn import GraphFilterBlock, shift_operator
 from wrbench_plugins.diffusion.ugnn import UGNNSolver
 from wrbench_plugins.diffusion.unet import EdgeWeightsAndBatch, UGNNDenoiser, reduce_graph, unpool
+
+from wrbench.api import Context
 
 FEATURES, STEPS = 3, 10
 SMALL = dict(hidden=8, layers=1, levels=2, train_steps=2, diffusion_steps=10, sample_steps=3, batch_samples=4)
@@ -151,7 +151,7 @@ def test_ugnn_is_conformant_on_power_control() -> None:
 
 @pytest.fixture(scope="module")
 def registry():
-    from wrbench.plugins import load_plugins
+    from wrbench.core.plugins import load_plugins
 
     return load_plugins(entry_points=True)
 
@@ -160,7 +160,7 @@ def registry():
 def test_issue9_suites_validate(registry, name: str) -> None:
     from pathlib import Path
 
-    from wrbench.suite import read_suite
+    from wrbench.run.suite import read_suite
 
     # the GPU suite must validate on a CPU-only machine too, as `wrbench collect` does
     suite = read_suite(Path(__file__).resolve().parents[1] / "suites" / f"{name}.yaml", registry, check_device=False)

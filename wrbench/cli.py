@@ -17,11 +17,12 @@ import numpy as np
 from rich.console import Console
 from rich.markup import escape
 
-from . import __version__, hookspecs
-from .cache import Cache
-from .lock import FolderLocked
-from .plugins import PluginError, Registry, describe_component, load_plugins
-from .suite import Suite, SuiteError, device_unavailable, read_suite
+from wrbench import __version__
+from wrbench.core import hookspecs
+from wrbench.core.lock import FolderLocked
+from wrbench.core.plugins import PluginError, Registry, describe_component, load_plugins
+from wrbench.run.artifacts import Cache
+from wrbench.run.suite import Suite, SuiteError, device_unavailable, read_suite
 
 err = Console(stderr=True)
 
@@ -116,7 +117,7 @@ def cli() -> None:
 def run(suite: str, overrides, output, cache_dir, resume, save_samples, publish, quiet, executor, scheduler, workers,
         threads, registry: Registry) -> None:
     """Run SUITE end to end and write its leaderboard."""
-    from .runner import run_suite
+    from wrbench.run.loop import run_suite
 
     spec = _load_suite(suite, registry, overrides)
     outdir = _outdir(spec, output)
@@ -183,7 +184,7 @@ def _executor(kind: str, scheduler: str | None, workers: int | None, device: str
         return None
     if scheduler and workers:
         raise UsageFailure("give either --scheduler (an existing cluster) or --workers (a local one), not both")
-    from .dask_executor import DaskExecutor
+    from wrbench.run.dask_executor import DaskExecutor
 
     try:
         return DaskExecutor(scheduler, workers, gpu=device.startswith("cuda"))
@@ -192,7 +193,7 @@ def _executor(kind: str, scheduler: str | None, workers: int | None, device: str
 
 
 def _render(outdir: Path, publish: bool, quiet: bool) -> None:
-    from . import leaderboard, render
+    from wrbench.report import leaderboard, render
 
     board = leaderboard.load(outdir)
     files = render.write_all(board, outdir)
@@ -224,8 +225,8 @@ def leaderboard_cmd(outdir: str, publish: bool, quiet: bool, registry: Registry)
 @plugin_options
 def collect(suite: str, overrides, output, registry: Registry) -> None:
     """List the cells SUITE would run and which are already done in OUTPUT."""
-    from .results import ResultStore
-    from .work import plan
+    from wrbench.run.stages import plan
+    from wrbench.run.store import ResultStore
 
     spec = _load_suite(suite, registry, overrides, check_device=False)
     outdir = _outdir(spec, output)
@@ -283,7 +284,7 @@ def _component_label(registry: Registry, component: dict[str, Any]) -> str:
 @plugin_options
 def export(suite: str, split: str, rep: int, output: str, cache_dir: str | None, overrides, registry: Registry) -> None:
     """Write a split's instances to an .npz that a suite can load back as `instances: FILE`."""
-    from .work import Workbench
+    from wrbench.run.stages import Workbench
 
     spec = _load_suite(suite, registry, overrides)
     splits = {s.name: s for s in spec.splits}
@@ -310,7 +311,7 @@ def export(suite: str, split: str, rep: int, output: str, cache_dir: str | None,
               help="Folder to write the package to (default: ./wrbench-NAME); must not exist or be empty.")
 def new_plugin(name: str, directory: str | None) -> None:
     """Write a pip-installable solver plugin package for solver NAME, with conformance tests."""
-    from .scaffold import ScaffoldError, names_for, write_plugin
+    from wrbench.devkit.scaffold import ScaffoldError, names_for, write_plugin
 
     try:
         root, files = write_plugin(name, directory)
@@ -360,8 +361,8 @@ def bench(solvers, sizes, batches, samples, device, no_expert, save_name, compar
     """Time sampling latency (pytest-benchmark), save runs and compare them across commits."""
     from rich.table import Table
 
-    from . import bench as wb
-    from .benchstats import ALPHA
+    from wrbench.latency import bench as wb
+    from wrbench.latency.stats import ALPHA
 
     _warn_failed_plugins(registry)
     out = Console()
@@ -370,7 +371,7 @@ def bench(solvers, sizes, batches, samples, device, no_expert, save_name, compar
     known = set(registry.names("solver")) | set(registry.names("expert"))
     for name in solvers:
         if name not in known:
-            from .plugins import UnknownComponent
+            from wrbench.core.plugins import UnknownComponent
 
             raise UsageFailure(str(UnknownComponent("solver", name, known)))
     if device == "cuda":
@@ -389,7 +390,7 @@ def bench(solvers, sizes, batches, samples, device, no_expert, save_name, compar
         return
     if not found.cases:
         raise UsageFailure("nothing to benchmark")
-    from .machine import fingerprint
+    from wrbench.core.machine import fingerprint
 
     fp = fingerprint(device)
     fp_id = wb.fingerprint_id(fp)

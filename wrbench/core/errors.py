@@ -1,6 +1,8 @@
 """One-line descriptions of exceptions for records, tables and messages."""
 from __future__ import annotations
 
+import sys
+
 
 def one_line(exc: BaseException) -> str:
     """`Type: first line of the message`, even when the exception's own __str__ raises."""
@@ -9,3 +11,8 @@ def one_line(exc: BaseException) -> str:
     except BaseException as broken:  # noqa: BLE001 - a plugin's exception class may be broken in any way
         text = [f"<unprintable: its __str__ raised {type(broken).__name__}>"]
     return f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
+
+
+def warn(message: str) -> None:
+    """One line on stderr: for what the harness notices outside the progress display's control."""
+    print(f"warning: {message}", file=sys.stderr, flush=True)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import tempfile
@@ -38,3 +39,21 @@ def write_json(path: str | Path, data: Any, indent: int = 2, sort_keys: bool = F
     """Write JSON atomically."""
     with atomic_write(path, ".json") as (handle, _):
         handle.write(json.dumps(data, indent=indent, sort_keys=sort_keys, default=json_default).encode())
+
+
+MAX_NAME_BYTES = 100  # a file name stem, leaving room for .rep<r>.<split>.npz under the usual 255
+
+
+def safe_name(label: str) -> str:
+    """A label made safe to use as a file name; a long one is cut and told apart by a hash (ENAMETOOLONG)."""
+    name = "".join(c if c.isalnum() or c in "-_.+=" else "_" for c in label)
+    if len(name.encode()) <= MAX_NAME_BYTES:
+        return name
+    head = name.encode()[:MAX_NAME_BYTES - 11].decode("utf-8", "ignore")
+    return f"{head}-{hashlib.sha256(label.encode()).hexdigest()[:10]}"
+
+
+def artifact_name(label: str, rep: int, split: str | None = None) -> str:
+    """`<label>[.rep<r>][.<split>]`: the stem of a job's files under dists/ and samples/."""
+    stem = safe_name(label) + ("" if rep == 0 else f".rep{rep}")
+    return stem if split is None else f"{stem}.{split}"

@@ -16,21 +16,18 @@ from typing import Any, Callable, Mapping
 import numpy as np
 import torch
 
-from .api import Context, Evaluation, Instances, Problem, Solver
-from .cache import Cache, cache_key, file_digest
-from .core.errors import one_line
-from .params import resolve
-from .plugins import Registry
-from .results import artifact_name, safe_name
-from .suite import EXPERT_JOB_LABEL, ComponentSpec, SplitSpec, Suite
-from .timing import measure, timed
+from wrbench.core.api import Context, Evaluation, Instances, Problem, Solver
+from wrbench.core.checks import CellInvalid, check_samples
+from wrbench.core.clock import measure, timed
+from wrbench.core.errors import one_line
+from wrbench.core.fsio import artifact_name, safe_name
+from wrbench.core.params import resolve
+from wrbench.core.plugins import Registry
+from wrbench.run.artifacts import Cache, cache_key, file_digest
+from wrbench.run.suite import EXPERT_JOB_LABEL, ComponentSpec, SplitSpec, Suite
 
 Report = Callable[..., None]
 MAX_DIAGNOSTIC_VALUES = 1000  # a larger array in a solver's diagnostics does not belong in results.jsonl
-
-
-class CellInvalid(Exception):
-    """A solver's raw output broke the contract (shape, NaN/inf, outside the decision set)."""
 
 
 @dataclass(frozen=True)
@@ -328,24 +325,6 @@ class Workbench:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(traceback.format_exc())
         return str(path.relative_to(self.outdir))
-
-
-def check_samples(problem: Problem, instances: Instances, samples: torch.Tensor, n_samples: int, who: str) -> None:
-    """Raise CellInvalid unless raw samples have the right shape, are finite, and lie in the decision set."""
-    expected = (len(instances), n_samples, problem.decision_dim(instances))
-    if tuple(samples.shape) != expected:
-        raise CellInvalid(f"{who} returned samples of shape {tuple(samples.shape)}, expected {expected} (instances, samples, dim)")
-    if not samples.is_floating_point():
-        raise CellInvalid(f"{who} returned {samples.dtype} samples, expected a floating-point tensor")
-    bad = ~torch.isfinite(samples)
-    if bad.any():
-        raise CellInvalid(f"{who} returned {int(bad.sum())} NaN/inf values")
-    decision_set = problem.decision_set(instances)
-    if decision_set.enforce == "invalid":
-        inside = decision_set.contains(samples)
-        if not bool(inside.all()):
-            outside = int((~inside).sum())
-            raise CellInvalid(f"{outside} of {inside.numel()} samples lie outside the decision set ({decision_set.describe()})")
 
 
 def json_diagnostics(diagnostics: Mapping[str, Any]) -> dict[str, Any]:

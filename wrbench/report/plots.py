@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .results import artifact_name
+from wrbench.core.fsio import artifact_name
 
 if TYPE_CHECKING:
-    from .leaderboard import Leaderboard
+    from wrbench.report.leaderboard import Leaderboard
 
 
 def _pooled(outdir: Path, key: str, split: str, reps: int) -> tuple[dict[str, np.ndarray], dict[str, dict[str, float]]]:

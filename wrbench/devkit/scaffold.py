@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from string import Template
 
-from .hookspecs import API_VERSION
+from wrbench.core.hookspecs import API_VERSION
 
 
 class ScaffoldError(ValueError):

@@ -16,7 +16,7 @@ import socket
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from .results import warn as _warn
+from wrbench.core.errors import warn as _warn
 
 LOCK_FILE = ".lock"
 

@@ -8,7 +8,7 @@ listed with its error instead of breaking the list. `Bench.prepare` builds the
 problem, the networks and the component (fitting a learned solver with the
 smallest training budget its parameters allow when it cannot sample unfitted:
 random weights) and returns the call that the pytest-benchmark benchmark times
-with `wrbench.timing.clock`. Right before each round the benchmark also times a
+with `wrbench.core.clock.clock`. Right before each round the benchmark also times a
 fixed `CalibrationKernel` for about as long as the previous round lasted
 (`PairedCalibration`, pytest-benchmark's `setup` hook, untimed itself), so every
 round has a paired measure of how fast the machine was at that moment.
@@ -32,14 +32,13 @@ from typing import Any, Callable, Iterable, Sequence
 import numpy as np
 import torch
 
-from .api import Box, Context, Instances, Problem, Solver, derive_seed
-from .benchstats import ALPHA, Comparison, compare_rounds
-from .core.errors import one_line
-from .core.fsio import write_json
-from .machine import fingerprint, git_commit
-from .plugins import Registry
-from .results import safe_name
-from .timing import clock, timed
+from wrbench.core.api import Box, Context, Instances, Problem, Solver, derive_seed
+from wrbench.core.clock import clock, timed
+from wrbench.core.errors import one_line
+from wrbench.core.fsio import safe_name, write_json
+from wrbench.core.machine import fingerprint, git_commit
+from wrbench.core.plugins import Registry
+from wrbench.latency.stats import ALPHA, Comparison, compare_rounds
 
 BENCH_PROBLEM = "power_control"
 SIZE_PARAM = "n_pairs"
@@ -588,7 +587,7 @@ def from_pytest_json(data: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 def benchmarks_dir() -> Path | None:
     """The `benchmarks/` folder: next to the current directory, or in the source checkout of this wrbench."""
-    for candidate in (Path.cwd() / "benchmarks", Path(__file__).resolve().parent.parent / "benchmarks"):
+    for candidate in (Path.cwd() / "benchmarks", Path(__file__).resolve().parents[2] / "benchmarks"):
         if (candidate / "test_latency.py").is_file():
             return candidate
     return None

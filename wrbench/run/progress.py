@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from .work import Job
+from wrbench.run.stages import Job
 
 STATUS_STYLE = {"ok": "green", "skipped": "yellow", "error": "red", "timeout": "red", "invalid": "magenta"}
 

@@ -13,9 +13,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from .leaderboard import HARNESS_METRICS, Leaderboard
-from .plots import write_plots
-from .core.fsio import write_json
+from wrbench.core.fsio import write_json
+from wrbench.report.leaderboard import HARNESS_METRICS, Leaderboard
+from wrbench.report.plots import write_plots
 
 FORMATS = ("md", "html", "csv", "json")
 TERMINAL_METRICS = 6

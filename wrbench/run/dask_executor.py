@@ -21,8 +21,8 @@ import os
 import uuid
 from typing import Any, Iterator, Sequence
 
-from .executor import IsolatedWorker, WorkerSetup, failure
-from .work import Job
+from wrbench.run.executor import IsolatedWorker, WorkerSetup, failure
+from wrbench.run.stages import Job
 
 MISSING = (
     "the dask executor needs dask.distributed: install it with `pip install 'wrbench[dask]'` "

@@ -27,11 +27,11 @@ from typing import Any, Callable, ContextManager, Iterator, Protocol, Sequence
 import numpy as np
 import torch
 
-from .cache import Cache
-from .plugins import load_plugins
-from .results import safe_name
-from .suite import Suite
-from .work import Job, Workbench
+from wrbench.core.fsio import safe_name
+from wrbench.core.plugins import load_plugins
+from wrbench.run.artifacts import Cache
+from wrbench.run.stages import Job, Workbench
+from wrbench.run.suite import Suite
 
 STARTUP_ALLOWANCE = 120.0  # seconds a fresh worker may take to import torch and the plugins
 PR_SET_PDEATHSIG = 1  # linux/prctl.h

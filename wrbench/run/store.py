@@ -7,25 +7,18 @@ record is intact; malformed lines are skipped on reading, with a warning.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import sys
 import time
 from pathlib import Path
 from typing import Any, Iterator
 
-from .core.fsio import json_default
+from wrbench.core.errors import warn
+from wrbench.core.fsio import json_default
 
 RESULTS_FILE = "results.jsonl"
-MAX_NAME_BYTES = 100  # a file name stem, leaving room for .rep<r>.<split>.npz under the usual 255
 REQUIRED_FIELDS: dict[str, type] = {"id": str, "key": str, "label": str, "rep": int, "status": str}
 RECORD_FIELDS = ("id", "key", "kind", "label", "rep", "started", "finished")
-
-
-def warn(message: str) -> None:
-    """One line on stderr: the store runs in the harness, outside the progress display's control."""
-    print(f"warning: {message}", file=sys.stderr, flush=True)
 
 
 class ResultStore:
@@ -128,18 +121,3 @@ def _encode(record: dict[str, Any]) -> bytes:
         warn(f"{record.get('id', '?')}: {fallback['message']}")
         text = json.dumps(fallback, default=str)
     return text.encode("utf-8")
-
-
-def safe_name(label: str) -> str:
-    """A label made safe to use as a file name; a long one is cut and told apart by a hash (ENAMETOOLONG)."""
-    name = "".join(c if c.isalnum() or c in "-_.+=" else "_" for c in label)
-    if len(name.encode()) <= MAX_NAME_BYTES:
-        return name
-    head = name.encode()[:MAX_NAME_BYTES - 11].decode("utf-8", "ignore")
-    return f"{head}-{hashlib.sha256(label.encode()).hexdigest()[:10]}"
-
-
-def artifact_name(label: str, rep: int, split: str | None = None) -> str:
-    """`<label>[.rep<r>][.<split>]`: the stem of a job's files under dists/ and samples/."""
-    stem = safe_name(label) + ("" if rep == 0 else f".rep{rep}")
-    return stem if split is None else f"{stem}.{split}"

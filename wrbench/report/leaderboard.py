@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from .results import ResultStore
+from wrbench.run.store import ResultStore
 
 STATUS_ORDER = ["ok", "skipped", "invalid", "error", "timeout"]
 HARNESS_METRICS = ["sample_seconds_per_network", "expert_seconds_per_network", "speedup", "fit_seconds"]

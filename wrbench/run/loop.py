@@ -14,16 +14,17 @@ from typing import Any
 
 import torch
 
-from . import __version__
-from .machine import fingerprint, git_commit
-from .executor import Executor, LocalExecutor, WorkerSetup, failure
-from .lock import folder_lock
-from .plugins import Registry
-from .progress import Display
-from .core.fsio import write_json
-from .results import ResultStore, warn
-from .suite import Suite
-from .work import Job, plan
+from wrbench import __version__
+from wrbench.core.errors import warn
+from wrbench.core.fsio import write_json
+from wrbench.core.lock import folder_lock
+from wrbench.core.machine import fingerprint, git_commit
+from wrbench.core.plugins import Registry
+from wrbench.run.executor import Executor, LocalExecutor, WorkerSetup, failure
+from wrbench.run.progress import Display
+from wrbench.run.stages import Job, plan
+from wrbench.run.store import ResultStore
+from wrbench.run.suite import Suite
 
 FAILED = ("error", "timeout", "invalid")
 

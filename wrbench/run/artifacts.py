@@ -18,7 +18,7 @@ from typing import Any
 
 import torch
 
-from .core.fsio import atomic_write
+from wrbench.core.fsio import atomic_write
 
 
 def cache_key(*parts: Any) -> str:

@@ -16,9 +16,9 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .params import ParamError, resolve, short_repr
-from .plugins import Registry, UnresolvedComponent
-from .yamlpos import KeyPath, Loaded, apply_override, format_path, load_with_lines, parse_override
+from wrbench.core.params import ParamError, resolve, short_repr
+from wrbench.core.plugins import Registry, UnresolvedComponent
+from wrbench.run.yamlpos import KeyPath, Loaded, apply_override, format_path, load_with_lines, parse_override
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+=-]*$")
 MAX_NAME = 64  # suite names, labels and split names become file and folder names
@@ -344,7 +344,7 @@ def _metrics(check: _Checker, problem_cls: type | None, names: Sequence[str], pa
     """Reject metric names the problem never reports (a typo would leave the board unranked)."""
     if problem_cls is None or not problem_cls.metrics:
         return  # a problem that does not declare its metrics cannot be checked before it runs
-    from .leaderboard import HARNESS_METRICS
+    from wrbench.report.leaderboard import HARNESS_METRICS
 
     known = set(problem_cls.metrics) | set(HARNESS_METRICS)
     for name in names:

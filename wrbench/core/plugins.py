@@ -18,9 +18,10 @@ from typing import Any, Iterable, Sequence
 
 import pluggy
 
+from wrbench.core.api import Component, Expert, ExpertSolver, Problem, Solver
+from wrbench.core.params import declaration_problems, short_repr
+
 from . import hookspecs
-from .api import Component, Expert, ExpertSolver, Problem, Solver
-from .params import declaration_problems, short_repr
 
 ENTRY_POINT_GROUP = "wrbench"
 DISABLE_ENV = "WRBENCH_DISABLE_ENTRY_POINTS"

@@ -1,0 +1,426 @@
+"""The plugin contract: base classes for problems, experts and solvers and the data they pass.
+
+Shapes used throughout:
+- B: instances in a batch (networks), S: samples per instance, D: decision dimension.
+- An allocation batch is a float tensor (B, S, D).
+
+The harness only ever talks to plugins through these classes, so a problem,
+expert or solver is one subclass with a `name`, typed `parameters` and a few
+methods; see `docs/plugins.md` for a walkthrough.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any, Callable, ClassVar, Mapping
+
+import numpy as np
+import torch
+
+from wrbench.core.params import Param, Params, resolve
+
+# --------------------------------------------------------------------------- data
+
+
+@dataclass
+class Instances:
+    """A batch of problem instances: named tensors with a leading batch dimension.
+
+    `arrays` hold per-instance data (e.g. `H` of shape (B, N, N)); `attrs` hold
+    JSON-able values shared by the whole batch (e.g. the split's `f_min`).
+    """
+
+    arrays: dict[str, torch.Tensor]
+    attrs: dict[str, Any] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return next(iter(self.arrays.values())).shape[0] if self.arrays else 0
+
+    def select(self, index: slice | list[int] | torch.Tensor) -> "Instances":
+        """The sub-batch at `index` (same attrs)."""
+        return Instances({k: v[index] for k, v in self.arrays.items()}, dict(self.attrs))
+
+    def to(self, device: str | torch.device) -> "Instances":
+        return Instances({k: v.to(device) for k, v in self.arrays.items()}, dict(self.attrs))
+
+    def clone(self) -> "Instances":
+        return Instances({k: v.clone() for k, v in self.arrays.items()}, dict(self.attrs))
+
+    def fingerprint(self) -> str:
+        """A content hash, used to key caches and to detect mutation by a solver."""
+        digest = hashlib.sha256(repr(sorted(self.attrs.items())).encode())
+        for key in sorted(self.arrays):
+            digest.update(key.encode())
+            digest.update(self.arrays[key].detach().cpu().contiguous().numpy().tobytes())
+        return digest.hexdigest()[:16]
+
+
+class DecisionSet:
+    """The allocations a problem accepts, for each instance of a batch.
+
+    `enforce` says what the harness does with a raw solver sample outside the set:
+    "invalid" marks the cell invalid; "score" lets the problem count such samples
+    as infeasible and project them for scoring (its protocol says so).
+    """
+
+    enforce: str = "invalid"
+
+    def contains(self, x: torch.Tensor, atol: float = 1e-6) -> torch.Tensor:
+        """Boolean (B, S): which samples of x (B, S, D) lie in the set."""
+        raise NotImplementedError
+
+    def project(self, x: torch.Tensor) -> torch.Tensor:
+        """x (B, S, D) mapped onto the set."""
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        raise NotImplementedError
+
+
+@dataclass
+class Box(DecisionSet):
+    """Coordinate-wise bounds `low <= x <= high`; low/high broadcast to (B, D)."""
+
+    low: torch.Tensor
+    high: torch.Tensor
+    enforce: str = "invalid"
+
+    def contains(self, x: torch.Tensor, atol: float = 1e-6) -> torch.Tensor:
+        low, high = self.low.to(x).unsqueeze(-2), self.high.to(x).unsqueeze(-2)
+        scale = torch.clamp(high - low, min=1e-30)
+        return ((x >= low - atol * scale) & (x <= high + atol * scale)).all(dim=-1)
+
+    def project(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.maximum(torch.minimum(x, self.high.to(x).unsqueeze(-2)), self.low.to(x).unsqueeze(-2))
+
+    def describe(self) -> str:
+        return f"box [{float(self.low.min()):g}, {float(self.high.max()):g}]^D"
+
+
+@dataclass
+class Budget(DecisionSet):
+    """Nonnegative vectors whose sum stays within a per-instance `total` (B,)."""
+
+    total: torch.Tensor
+    enforce: str = "score"
+
+    def contains(self, x: torch.Tensor, atol: float = 1e-6) -> torch.Tensor:
+        total = self.total.to(x).unsqueeze(-1)
+        return (x >= -atol * total.unsqueeze(-1)).all(dim=-1) & (x.sum(-1) <= total * (1 + atol))
+
+    def project(self, x: torch.Tensor) -> torch.Tensor:
+        """Clip at zero, then scale down onto the budget where it is exceeded."""
+        x = torch.clamp(x, min=0.0)
+        total = self.total.to(x).unsqueeze(-1)
+        scale = torch.clamp(total / torch.clamp(x.sum(-1), min=1e-30), max=1.0)
+        return x * scale.unsqueeze(-1)
+
+    def describe(self) -> str:
+        return "x >= 0, sum(x) <= P"
+
+
+@dataclass
+class Evaluation:
+    """What a problem's evaluation protocol reports for one policy on one split.
+
+    - `metrics`: pooled scalars, named as in the SPEC (`mean_rate`, `p5`, ...).
+    - `per_instance`: arrays of length B (e.g. each network's mean rate), which a
+      later evaluation uses as its reference for ratios.
+    - `distributions`: pooled samples (e.g. per-link ergodic rates) for CDF plots.
+    - `markers`: reference values to draw on a distribution's plot (e.g. f_min).
+    """
+
+    metrics: dict[str, float]
+    per_instance: dict[str, np.ndarray] = field(default_factory=dict)
+    distributions: dict[str, np.ndarray] = field(default_factory=dict)
+    markers: dict[str, dict[str, float]] = field(default_factory=dict)
+
+
+ProgressFn = Callable[..., None]
+
+
+def _no_progress(stage: str, done: float = 0, total: float | None = None, **info: Any) -> None:
+    return None
+
+
+@dataclass
+class Context:
+    """What the harness hands to every plugin call: seeds, device and a progress sink.
+
+    `progress(stage, done, total, **info)` updates the run display (e.g. training
+    epochs with the current loss); it is cheap and may be called often.
+    """
+
+    seed: int
+    device: str = "cpu"
+    progress: ProgressFn = _no_progress
+
+    def generator(self, *parts: Any, device: str | None = None) -> torch.Generator:
+        """A torch generator seeded from this context's seed and `parts`."""
+        gen = torch.Generator(device=device or self.device)
+        gen.manual_seed(derive_seed(self.seed, *parts))
+        return gen
+
+    def rng(self, *parts: Any) -> np.random.Generator:
+        """A numpy generator seeded from this context's seed and `parts`."""
+        return np.random.default_rng(derive_seed(self.seed, *parts))
+
+    def child(self, *parts: Any) -> "Context":
+        return Context(derive_seed(self.seed, *parts), self.device, self.progress)
+
+
+def instance_arrays(
+    arrays: Mapping[str, Any], required: tuple[str, ...], optional: tuple[str, ...] = ()
+) -> dict[str, np.ndarray]:
+    """The named arrays as float64 numpy arrays, for a problem's `load_instances`.
+
+    A ValueError names what is wrong: a missing or unknown key (a typo would
+    otherwise silently fall back to a default), a non-numeric array, no
+    instances, a NaN or an inf. Shapes and value ranges are the problem's to check.
+    """
+    missing = [key for key in required if key not in arrays]
+    unknown = sorted(str(key) for key in arrays if key not in (*required, *optional))
+    if missing or unknown:
+        raise ValueError(f"expected arrays {', '.join(required)}" + (f" (optional: {', '.join(optional)})" if optional else "")
+                         + (f"; missing {', '.join(missing)}" if missing else "") + (f"; unknown {', '.join(unknown)}" if unknown else ""))
+    out = {}
+    for key, value in arrays.items():
+        array = np.asarray(value)
+        if array.dtype.kind not in "iuf":
+            raise ValueError(f"'{key}' must hold real numbers, got dtype {array.dtype}")
+        array = array.astype(np.float64, copy=False)
+        if array.ndim == 0 or len(array) == 0:
+            raise ValueError(f"'{key}' holds no instances (shape {array.shape})")
+        if not np.isfinite(array).all():
+            raise ValueError(f"'{key}' holds NaN or inf values")
+        out[key] = array
+    return out
+
+
+def derive_seed(seed: int, *parts: Any) -> int:
+    """A 63-bit seed that depends on `seed` and every part, stable across runs and machines."""
+    text = "\x1f".join([str(seed), *map(str, parts)])
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "little") >> 1
+
+
+# ------------------------------------------------------------------- components
+
+
+class Component:
+    """Common ground of problems, experts and solvers: a name, a version and typed parameters.
+
+    Bump `version` when a change alters results: caches are keyed by it.
+    """
+
+    kind: ClassVar[str] = "component"
+    name: ClassVar[str] = ""
+    version: ClassVar[str] = "1"
+    parameters: ClassVar[tuple[Param, ...]] = ()
+
+    def __init__(self, params: Mapping[str, Any] | None = None, **overrides: Any):
+        self.params: Params = resolve(self.parameters, {**dict(params or {}), **overrides})
+        self.check_params(self.params)
+
+    @classmethod
+    def check_params(cls, params: Params) -> None:
+        """Reject combinations of individually valid values (raise `ParamError`); suites call it before any work."""
+
+    @classmethod
+    def summary(cls) -> str:
+        return (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
+
+    @classmethod
+    def capabilities(cls) -> dict[str, Any]:
+        return {}
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({dict(self.params)})"
+
+
+class Problem(Component):
+    """Makes instances, owns the decision set and the evaluation protocol.
+
+    Subclasses set `primary_metric`, the metrics where lower is better, the
+    evaluation parameters, and the views they offer to solvers ("graph": a
+    torch-geometric batch from `graph()`, "flat": a (B, F) tensor from `flat()`).
+    """
+
+    kind = "problem"
+    primary_metric: ClassVar[str] = ""
+    lower_is_better: ClassVar[frozenset[str]] = frozenset()
+    eval_parameters: ClassVar[tuple[Param, ...]] = ()
+    views: ClassVar[frozenset[str]] = frozenset()
+    export_arrays: ClassVar[dict[str, str]] = {}
+    leaderboard_note: ClassVar[str] = ""  # printed under the leaderboard (e.g. how infeasible samples are scored)
+    headline_metrics: ClassVar[tuple[str, ...]] = ()  # the metrics the terminal table shows first
+    # every metric `evaluate` may report: suites may rank by and plot only these and the harness's timings
+    # (empty: undeclared, and suites' metric names are not checked before the run)
+    metrics: ClassVar[tuple[str, ...]] = ()
+
+    def make_instances(self, split: str, n: int, seed: int) -> Instances:
+        """n fresh instances for `split`, fully determined by `seed` and the parameters."""
+        raise NotImplementedError
+
+    def load_instances(self, arrays: Mapping[str, np.ndarray]) -> Instances:
+        """Instances from arrays named as in `export_arrays` (the inverse of `export_instances`)."""
+        raise NotImplementedError
+
+    def export_instances(self, instances: Instances) -> dict[str, np.ndarray]:
+        """Arrays named as in `export_arrays`, enough for `load_instances` to rebuild the batch."""
+        raise NotImplementedError
+
+    def decision_set(self, instances: Instances) -> DecisionSet:
+        raise NotImplementedError
+
+    def decision_dim(self, instances: Instances) -> int:
+        raise NotImplementedError
+
+    def evaluate(
+        self,
+        instances: Instances,
+        samples: torch.Tensor,
+        ctx: Context,
+        params: Params,
+        reference: Evaluation | None = None,
+    ) -> Evaluation:
+        """Run the evaluation protocol on samples (B, S, D) of one policy.
+
+        `ctx.seed` is the same for every policy on a split (common random
+        numbers); `reference` is the expert's evaluation on the same instances,
+        or None when evaluating the expert itself.
+        """
+        raise NotImplementedError
+
+    def graph(self, instances: Instances) -> Any:
+        """A torch_geometric Batch, one graph per instance, node i <-> coordinate i."""
+        raise NotImplementedError(f"problem '{self.name}' offers no graph view")
+
+    def flat(self, instances: Instances) -> torch.Tensor:
+        """A fixed-size description (B, F) of each instance."""
+        raise NotImplementedError(f"problem '{self.name}' offers no flat view")
+
+    @classmethod
+    def capabilities(cls) -> dict[str, Any]:
+        return {"views": sorted(cls.views), "primary_metric": cls.primary_metric}
+
+
+class Expert(Component):
+    """Produces reference allocations: samples of an (optimal) policy for given instances."""
+
+    kind = "expert"
+    problems: ClassVar[tuple[str, ...] | None] = None
+    stochastic: ClassVar[bool] = True
+
+    def supports(self, problem: Problem) -> str | None:
+        """None if this expert can solve `problem`, else the reason it cannot."""
+        return _problem_reason(self, problem, ())
+
+    def solve(self, problem: Problem, instances: Instances, n_samples: int, ctx: Context) -> torch.Tensor:
+        """Samples (B, n_samples, D) of the expert's policy for each instance."""
+        raise NotImplementedError
+
+    @classmethod
+    def capabilities(cls) -> dict[str, Any]:
+        return {"problems": list(cls.problems) if cls.problems else "any", "stochastic": cls.stochastic}
+
+
+class Solver(Component):
+    """Learns (or not) from expert samples and samples allocations for new instances.
+
+    After `sample`, `diagnostics` may hold extra scalars for the leaderboard
+    (e.g. the share of raw samples a policy had to clamp).
+    """
+
+    kind = "solver"
+    problems: ClassVar[tuple[str, ...] | None] = None
+    requires: ClassVar[frozenset[str]] = frozenset()
+    stochastic: ClassVar[bool] = True
+    needs_expert: ClassVar[bool] = True
+
+    def __init__(self, params: Mapping[str, Any] | None = None, **overrides: Any):
+        super().__init__(params, **overrides)
+        self.diagnostics: dict[str, float] = {}
+
+    def supports(self, problem: Problem) -> str | None:
+        """None if this solver can run on `problem`, else the reason it cannot."""
+        return _problem_reason(self, problem, self.requires)
+
+    def fit(self, problem: Problem, instances: Instances, expert_samples: torch.Tensor | None, ctx: Context) -> None:
+        """Learn from expert samples (B, S, D) for the training instances (no-op by default)."""
+
+    def sample(self, problem: Problem, instances: Instances, n_samples: int, ctx: Context) -> torch.Tensor:
+        """Allocations (B, n_samples, D) for each instance, reproducible from `ctx.seed`."""
+        raise NotImplementedError
+
+    def state_dict(self) -> dict[str, Any]:
+        """Fitted state as tensors and plain values (saved with torch.save, loaded weights-only)."""
+        return {}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore what `state_dict` returned."""
+
+    @classmethod
+    def capabilities(cls) -> dict[str, Any]:
+        return {
+            "problems": list(cls.problems) if cls.problems else "any",
+            "requires": sorted(cls.requires),
+            "stochastic": cls.stochastic,
+            "needs_expert": cls.needs_expert,
+        }
+
+
+def _problem_reason(component: Component, problem: Problem, requires: frozenset[str] | tuple) -> str | None:
+    allowed = getattr(component, "problems", None)
+    if allowed is not None and problem.name not in allowed:
+        return f"{component.kind} '{component.name}' supports problems {list(allowed)}, not '{problem.name}'"
+    missing = sorted(set(requires) - set(problem.views))
+    if missing:
+        return f"{component.kind} '{component.name}' needs the {', '.join(missing)} view, which '{problem.name}' does not offer"
+    return None
+
+
+class ExpertSolver(Solver):
+    """An expert listed under `solvers`: it solves each test instance itself and is scored like any policy."""
+
+    needs_expert = False
+
+    def __init__(self, expert: Expert):
+        self.expert = expert
+        self.params = expert.params
+        self.diagnostics = {}
+
+    @property  # type: ignore[override]
+    def name(self) -> str:
+        return self.expert.name
+
+    @property  # type: ignore[override]
+    def version(self) -> str:
+        return self.expert.version
+
+    @property  # type: ignore[override]
+    def stochastic(self) -> bool:
+        return self.expert.stochastic
+
+    def supports(self, problem: Problem) -> str | None:
+        return self.expert.supports(problem)
+
+    def sample(self, problem: Problem, instances: Instances, n_samples: int, ctx: Context) -> torch.Tensor:
+        return self.expert.solve(problem, instances, n_samples, ctx)
+
+
+__all__ = [
+    "Instances",
+    "DecisionSet",
+    "Box",
+    "Budget",
+    "Evaluation",
+    "ProgressFn",
+    "Context",
+    "instance_arrays",
+    "derive_seed",
+    "Component",
+    "Problem",
+    "Expert",
+    "Solver",
+    "ExpertSolver",
+]
