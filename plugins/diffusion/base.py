@@ -136,6 +136,7 @@ class DiffusionSolver(Solver):
 
     stochastic = True
     needs_expert = True
+    bench_fit_params = {"train_steps": 0}  # sampling costs the same with untrained weights
 
     def __init__(self, params: Mapping[str, Any] | None = None, **overrides: Any):
         super().__init__(params, **overrides)

@@ -20,6 +20,7 @@ class CFGSolver(DiffusionSolver):
 
     name = "cfg"
     version = "1"
+    test_params = {"train_steps": 3, "diffusion_steps": 10, "sample_steps": 3, "hidden": 8, "depth": 1}
     requires = frozenset({"flat"})
     # An MLP step is cheap, and the 80-channel map needs ~2000 steps (exceed ratio 0.995 vs water-filling).
     parameters = diffusion_parameters(train_steps=2000) + (

@@ -43,6 +43,7 @@ class GDMSolver(DiffusionSolver):
 
     name = "gdm"
     version = "2"
+    test_params = {"train_steps": 3, "diffusion_steps": 10, "sample_steps": 3, "hidden": 8, "layers": 1}
     requires = frozenset({"graph"})
     parameters = diffusion_parameters(train_steps=800, lr=4e-3) + (
         Param("hidden", int, 64, "hidden features per node F (paper: 1024; 64 fits a 1-2 minute CPU fit at N = 30)",

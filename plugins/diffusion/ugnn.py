@@ -20,6 +20,8 @@ class UGNNSolver(GDMSolver):
 
     name = "ugnn"
     version = "2"
+    test_params = {"train_steps": 3, "hidden": 16, "layers": 1, "levels": 2, "diffusion_steps": 8, "sample_steps": 2,
+                   "batch_samples": 4}
     parameters = tuple(p for p in GDMSolver.parameters if p.name != "layers") + (
         Param("layers", int, 1, "GNN blocks per resolution, in the encoder and in the decoder (plus the bottleneck)",
               min=1),

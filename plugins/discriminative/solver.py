@@ -71,6 +71,8 @@ class DiscriminativeSolver(Solver):
     """Deterministic MSE regressor (GNN on the graph view, else MLP on the flat view); same output for every sample."""
 
     name = "discriminative"
+    test_params = {"train_steps": 3, "hidden": 8, "layers": 1}
+    bench_fit_params = {"train_steps": 0}  # sampling costs the same with untrained weights
     version = "1"
     stochastic = False
     needs_expert = True

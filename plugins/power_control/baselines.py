@@ -37,6 +37,7 @@ class WMMSE(_Baseline):
 
     name = "wmmse"
     stochastic = False
+    test_params = {"iterations": 5}
     parameters = (Param("iterations", int, 100, "WMMSE rounds from full power", min=1),)
 
     def sample(self, problem: Problem, instances: Instances, n_samples: int, ctx: Context) -> torch.Tensor:

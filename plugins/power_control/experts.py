@@ -43,6 +43,7 @@ class PrimalDual(Expert):
 
     name = "primal_dual"
     version = "1"
+    test_params = {"iterations": 30, "window": 10, "wmmse_iters": 5}
     problems = ("power_control",)
     stochastic = True
     parameters = (

@@ -19,6 +19,10 @@ class PowerControl(Problem):
 
     name = "power_control"
     version = "2"
+    test_params = {"n_pairs": 5}
+    test_expert = "primal_dual"
+    size_parameter = "n_pairs"
+    bench_sizes = {"cpu": (20, 50, 200), "cuda": (20, 50, 200, 1000)}
     parameters = (
         Param("n_pairs", int, 30, "transmitter-receiver pairs N (the decision dimension)", min=1),
         Param("density", float, 8.0, "pairs per km^2; the square has side sqrt(N / density) km", min=1e-6),

@@ -22,6 +22,8 @@ class SumRate(Problem):
 
     name = "sum_rate"
     version = "2"  # 2: the flat view gives relative noise floors, not raw gains and P / M
+    test_params = {"channels": 3}
+    test_expert = "water_filling"
     parameters = (
         Param("channels", int, 3, "number of parallel channels M", min=1),
         Param("gain_low", float, 0.5, "lower end of the uniform channel-gain draw (noise power 1)", min=0.0),

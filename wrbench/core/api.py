@@ -76,6 +76,25 @@ class DecisionSet:
     def describe(self) -> str:
         raise NotImplementedError
 
+    # Geometry, so that solvers and the harness never branch on the type of a set.
+
+    def unit_dim(self, dim: int) -> int:
+        """Size D' of the unit coordinates of a decision of size D (`to_unit`)."""
+        raise NotImplementedError
+
+    def to_unit(self, x: torch.Tensor) -> torch.Tensor:
+        """x (B, S, D) in the set -> its unit coordinates (B, S, D'), in the set's unit domain."""
+        raise NotImplementedError
+
+    def from_unit(self, u: torch.Tensor) -> torch.Tensor:
+        """Unit coordinates (B, S, D') -> decisions (B, S, D) in the set; u outside the unit domain is first
+        mapped onto it (clamped or projected), so every output is feasible."""
+        raise NotImplementedError
+
+    def uniform(self, n_samples: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """n_samples decisions (B, n_samples, D) drawn uniformly from the set of each instance."""
+        raise NotImplementedError
+
 
 @dataclass
 class Box(DecisionSet):
@@ -216,6 +235,9 @@ class Component:
     name: ClassVar[str] = ""
     version: ClassVar[str] = "1"
     parameters: ClassVar[tuple[Param, ...]] = ()
+    # Parameter overrides for a cheap smoke test (a small size, a tiny budget): the conformance kit builds
+    # the component with them. Loading the plugin checks that they resolve.
+    test_params: ClassVar[Mapping[str, Any]] = {}
 
     def __init__(self, params: Mapping[str, Any] | None = None, **overrides: Any):
         self.params: Params = resolve(self.parameters, {**dict(params or {}), **overrides})
@@ -256,6 +278,13 @@ class Problem(Component):
     # every metric `evaluate` may report: suites may rank by and plot only these and the harness's timings
     # (empty: undeclared, and suites' metric names are not checked before the run)
     metrics: ClassVar[tuple[str, ...]] = ()
+    # The expert that smoke tests and the latency bench use as the reference ("": the first registered
+    # expert, by name, that supports the problem); built with its own `test_params`.
+    test_expert: ClassVar[str] = ""
+    # The latency bench times every solver at these sizes of `size_parameter`, per device kind
+    # ("cpu", "cuda"); a problem without sizes gets no latency benchmark.
+    size_parameter: ClassVar[str] = ""
+    bench_sizes: ClassVar[Mapping[str, tuple[int, ...]]] = {}
 
     def make_instances(self, split: str, n: int, seed: int) -> Instances:
         """n fresh instances for `split`, fully determined by `seed` and the parameters."""
@@ -336,6 +365,9 @@ class Solver(Component):
     requires: ClassVar[frozenset[str]] = frozenset()
     stochastic: ClassVar[bool] = True
     needs_expert: ClassVar[bool] = True
+    # Parameter overrides for the cheapest fit that leaves the cost of `sample` unchanged (a training
+    # budget, never the architecture): the latency bench fits with them when the solver cannot sample unfitted.
+    bench_fit_params: ClassVar[Mapping[str, Any]] = {}
 
     def __init__(self, params: Mapping[str, Any] | None = None, **overrides: Any):
         super().__init__(params, **overrides)
