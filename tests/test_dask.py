@@ -71,10 +71,10 @@ def test_a_killed_worker_is_retried_and_every_cell_is_accounted_for(cluster_env,
         client.close()
         cluster.close()
     assert killed, "no worker was killed"
-    ids = sorted(r["id"] for r in summary.records)
+    ids = sorted(r.id for r in summary.records)
     assert ids == ["expert/rep0", "slow0/rep0", "slow1/rep0", "slow2/rep0", "slow3/rep0"]
-    assert all(r["status"] in ("ok", "error") for r in summary.records)
-    assert sum(r["status"] == "ok" for r in summary.records) >= 4
+    assert all(r.status in ("ok", "error") for r in summary.records)
+    assert sum(r.status == "ok" for r in summary.records) >= 4
     stored = [json.loads(line)["id"] for line in results.read_text().splitlines()]
     assert sorted(stored) == ids
 

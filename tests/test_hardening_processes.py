@@ -20,7 +20,8 @@ from rich.console import Console
 from wrbench.core.fsio import artifact_name, safe_name
 from wrbench.run.executor import _sendable
 from wrbench.run.progress import Display
-from wrbench.run.stages import Job
+from wrbench.run.plan import Job
+from wrbench.run.record import JobRecord
 
 PLUGINS = ("toy_plugin", "faulty_process_plugin")
 ENV = {**os.environ, "PYTHONPATH": str(HERE), "WRBENCH_DISABLE_ENTRY_POINTS": "1"}
@@ -28,11 +29,11 @@ HANG = [{"name": "toy_bad", "label": "hang", "params": {"mode": "hang"}}]
 
 
 def records(outdir: Path) -> dict[str, dict]:
-    return {r["label"]: r for r in map(json.loads, (outdir / "results.jsonl").read_text().splitlines())}
+    return {r["entry"]: r for r in map(json.loads, (outdir / "results.jsonl").read_text().splitlines())}
 
 
 def numbers(record: dict) -> dict:
-    metrics = record["splits"]["test"]["metrics"]
+    metrics = record["metrics"]["test"]
     return {k: v for k, v in metrics.items() if "seconds" not in k and k != "speedup"}
 
 
@@ -162,11 +163,13 @@ def test_unpicklable_diagnostics_fail_the_cell_at_once_not_after_the_timeout(wrb
 
 def test_a_record_that_cannot_be_pickled_becomes_an_error_naming_its_key():
     job = Job("cell", 0, "x", "k")
-    record = {"id": job.id, "status": "ok", "started": 1.0, "splits": {"test": {"metrics": {"fn": lambda: 1}}}}
+    record = JobRecord.start(job)
+    record.status, record.metrics = "ok", {"test": {"fn": lambda: 1}}
     sent = _sendable(job, record)
-    assert sent["status"] == "error" and sent["started"] == 1.0
-    assert sent["message"].startswith("splits.test.metrics.fn cannot be sent to the harness")
-    assert _sendable(job, {"id": job.id, "status": "ok"}) == {"id": job.id, "status": "ok"}
+    assert sent.status == "error" and sent.started == record.started
+    assert sent.message.startswith("metrics.test.fn cannot be sent to the harness")
+    fine = JobRecord.start(job)
+    assert _sendable(job, fine) is fine
 
 
 # ------------------------------------------------------------------ 16: rich markup in user text
@@ -186,7 +189,7 @@ def test_the_live_display_shows_markup_in_user_text_as_text():
     with Display(1, console=Console(file=out, force_terminal=True, width=200)) as display:
         display.start(job)
         display.progress(job.id, "fit [bold]", 1, 2, {"note": "[/]"})
-        display.finish(job, {"status": "error", "message": "x [/] y"})
+        display.finish(job, JobRecord.failure(job, "error", "x [/] y"))
     assert "a[/]b" in out.getvalue() and "x [/] y" in out.getvalue()
 
 

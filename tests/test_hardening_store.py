@@ -15,8 +15,9 @@ import torch
 import toy_plugin
 
 from wrbench.core.plugins import Registry, load_plugins
-from wrbench.run.artifacts import Cache
-from wrbench.run.stages import plan
+from wrbench.run.cache import Cache
+from wrbench.run.plan import plan
+from wrbench.run.record import JobRecord
 from wrbench.run.store import ResultStore
 from wrbench.run.suite import Suite, read_suite
 
@@ -34,7 +35,7 @@ def by_id(outdir: Path) -> dict[str, dict]:
 
 
 def metrics(record: dict, split: str = "test") -> dict:
-    return record["splits"][split]["metrics"]
+    return record["metrics"][split]
 
 
 @pytest.fixture
@@ -59,7 +60,7 @@ def test_diagnostics_become_json_and_a_bad_value_fails_only_its_cell(run, write_
     solvers = [{"name": "odd_diagnostics", "label": k, "params": {"kind": k}} for k in kinds] + [HALF]
     result = run(write_suite(repetitions=1, solvers=solvers, timeout=20))
     assert result.exit_code == 1, result.output
-    got = {r["label"]: r for r in lines(tmp_path / "out")}
+    got = {r["entry"]: r for r in lines(tmp_path / "out")}
     assert metrics(got["tensor"])["clamped"] == 0.25 and metrics(got["numpy"])["clamped"] == 0.25
     assert metrics(got["vector"])["clamped"] == [0.0, 1.0, 2.0]
     assert got["lambda"]["status"] == "invalid"
@@ -72,13 +73,11 @@ def test_diagnostics_become_json_and_a_bad_value_fails_only_its_cell(run, write_
 
 def test_a_record_json_cannot_encode_is_stored_as_an_error_naming_why(tmp_path, capsys):
     store = ResultStore(tmp_path)
-    bad = {"id": "a/rep0", "key": "k", "kind": "cell", "label": "a", "rep": 0, "status": "ok",
-           "splits": {"test": {"metrics": {"x": object()}}}}
-    store.append(bad)
-    store.append({**bad, "id": "b/rep0", "label": "b", "splits": {"test": {"metrics": {"x": 1.0}}}})
-    got = {r["id"]: r for r in store.records()}
-    assert got["a/rep0"]["status"] == "error" and "could not be written as JSON" in got["a/rep0"]["message"]
-    assert got["a/rep0"]["key"] == "k" and got["b/rep0"]["splits"]["test"]["metrics"] == {"x": 1.0}
+    store.append(JobRecord("a/rep0", "k", "cell", "a", 0, status="ok", metrics={"test": {"x": object()}}))
+    store.append(JobRecord("b/rep0", "k", "cell", "b", 0, status="ok", metrics={"test": {"x": 1.0}}))
+    got = {r.id: r for r in store.records()}
+    assert got["a/rep0"].status == "error" and "could not be written as JSON" in got["a/rep0"].message
+    assert got["a/rep0"].key == "k" and got["b/rep0"].metrics == {"test": {"x": 1.0}}
     assert "warning: a/rep0: the job's record could not be written" in capsys.readouterr().err
 
 
@@ -227,10 +226,10 @@ def test_a_torn_last_line_is_quarantined_and_the_next_record_kept(run, write_sui
 
 def test_a_complete_last_record_without_its_newline_is_kept(tmp_path):
     store = ResultStore(tmp_path)
-    record = {"id": "a/rep0", "key": "k", "label": "a", "rep": 0, "status": "ok"}
-    store.path.write_text(json.dumps(record))
-    store.append({**record, "id": "b/rep0", "label": "b"})
-    assert [r["id"] for r in store.records()] == ["a/rep0", "b/rep0"]
+    record = JobRecord("a/rep0", "k", "cell", "a", 0, status="ok")
+    store.path.write_text(json.dumps(record.to_json()))
+    store.append(JobRecord("b/rep0", "k", "cell", "b", 0, status="ok"))
+    assert [r.id for r in store.records()] == ["a/rep0", "b/rep0"]
     assert not list(tmp_path.glob("results.jsonl.torn-*"))
 
 
@@ -270,7 +269,7 @@ def test_truncated_cache_entries_are_recomputed_and_replaced(run, write_suite, t
     assert run(suite).exit_code == 0
     first = by_id(tmp_path / "out")
     entries = sorted((tmp_path / "out" / "cache").glob("*/*.pt"))
-    assert {e.parent.name for e in entries} == {"instances", "expert", "reference", "model"}
+    assert {e.parent.name for e in entries} == {"instances", "expert", "timing", "reference", "model"}
     for entry in entries:
         entry.write_bytes(entry.read_bytes()[:50])
     result = run(suite)
@@ -288,7 +287,7 @@ def test_truncated_cache_entries_are_recomputed_and_replaced(run, write_suite, t
 
 
 JUNK = [b"42", b'{"foo": 1}', b"\xff\xfe not utf-8", b'{"id": "x/rep0"}', b"[1, 2]", b"null",
-        b'{"id": "toy_half/rep0", "key": "k", "label": "toy_half", "rep": 0, "status": "ok", "splits": {"test": 5}}']
+        b'{"id": "toy_half/rep0", "key": "k", "kind": "cell", "entry": "toy_half", "rep": 0, "status": "ok", "metrics": {"test": 5}}']
 
 
 def test_malformed_lines_are_skipped_by_resume_leaderboard_and_collect(wrbench, run, write_suite, tmp_path):

@@ -26,7 +26,7 @@ def test_misbehaving_solvers_each_get_their_status(wrbench, write_suite, tmp_pat
     suite = write_suite(repetitions=1, solvers=solvers, timeout=4)
     result = wrbench("run", str(suite), "-o", "out", "-q")
     assert result.exit_code == 1, result.output
-    got = {r["label"]: r for r in records(tmp_path / "out").values()}
+    got = {r["entry"]: r for r in records(tmp_path / "out").values()}
     assert got["raise"]["status"] == "error" and "exploded on purpose" in got["raise"]["message"]
     assert "RuntimeError" in (tmp_path / "out" / got["raise"]["log"]).read_text()
     assert got["nan"]["status"] == "invalid" and "NaN" in got["nan"]["message"]
@@ -44,7 +44,7 @@ def test_unsupported_pair_is_skipped_with_reason(wrbench, write_suite, tmp_path)
     problem = {"name": "toy_noflat", "params": {"dim": 3}, "instances": {"train": 16, "test": 4}}
     suite = write_suite(repetitions=1, problem=problem, solvers=[{"name": "toy_mean"}, {"name": "toy_half"}])
     result = wrbench("run", str(suite), "-o", "out", "-q", plugins=("toy_plugin", "noflat_plugin"))
-    got = {r["label"]: r for r in records(tmp_path / "out").values()}
+    got = {r["entry"]: r for r in records(tmp_path / "out").values()}
     assert result.exit_code == 0, result.output
     assert got["toy_mean"]["status"] == "skipped"
     assert "needs the flat view" in got["toy_mean"]["message"]
@@ -148,7 +148,7 @@ def test_sampling_only_parameters_reuse_one_fit(wrbench, write_suite, tmp_path):
     solvers = [{"name": "toy_mean", "label": "full"}, {"name": "toy_mean", "label": "shrunk", "params": {"shrink": -5.0}}]
     suite = write_suite(repetitions=1, solvers=solvers)
     assert wrbench("run", str(suite), "-o", "out", "-q").exit_code == 0
-    got = {r["label"]: r for r in records(tmp_path / "out").values()}
+    got = {r["entry"]: r for r in records(tmp_path / "out").values()}
     assert got["full"]["fit_cached"] is False and got["shrunk"]["fit_cached"] is True
-    score = {label: got[label]["splits"]["test"]["metrics"]["score"] for label in ("full", "shrunk")}
+    score = {label: got[label]["metrics"]["test"]["score"] for label in ("full", "shrunk")}
     assert score["shrunk"] < score["full"]  # the cached fit is sampled with the cell's own parameter

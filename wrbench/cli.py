@@ -10,19 +10,19 @@ import sys
 import tempfile
 import threading
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import click
-import numpy as np
 from rich.console import Console
 from rich.markup import escape
 
 from wrbench import __version__
 from wrbench.core import hookspecs
 from wrbench.core.lock import FolderLocked
-from wrbench.core.plugins import PluginError, Registry, describe_component, load_plugins
-from wrbench.run.artifacts import Cache
-from wrbench.run.suite import Suite, SuiteError, device_unavailable, read_suite
+
+if TYPE_CHECKING:  # torch and the plugins load when a command needs them, so `--help` and typos answer fast
+    from wrbench.core.plugins import Registry
+    from wrbench.run.suite import Suite
 
 err = Console(stderr=True)
 
@@ -53,6 +53,8 @@ def plugin_options(fn: Callable) -> Callable:
     @click.option("--strict-plugins", is_flag=True, help="Fail if any plugin fails to load.")
     @functools.wraps(fn)
     def wrapper(*args: Any, plugins: tuple[str, ...], strict_plugins: bool, **kwargs: Any) -> Any:
+        from wrbench.core.plugins import PluginError, load_plugins
+
         try:
             registry = load_plugins(plugins, strict=strict_plugins)
         except PluginError as exc:
@@ -69,6 +71,8 @@ def _warn_failed_plugins(registry: Registry) -> None:
 
 def _load_suite(path: str, registry: Registry, overrides: tuple[str, ...], check_device: bool = True) -> Suite:
     """The validated suite, or exit 2 listing every problem; `check_device=False` only warns about a missing GPU."""
+    from wrbench.run.suite import SuiteError, device_unavailable, read_suite
+
     _warn_failed_plugins(registry)
     try:
         suite = read_suite(path, registry, overrides, check_device=check_device)
@@ -225,7 +229,7 @@ def leaderboard_cmd(outdir: str, publish: bool, quiet: bool, registry: Registry)
 @plugin_options
 def collect(suite: str, overrides, output, registry: Registry) -> None:
     """List the cells SUITE would run and which are already done in OUTPUT."""
-    from wrbench.run.stages import plan
+    from wrbench.run.plan import EXPERT, plan
     from wrbench.run.store import ResultStore
 
     spec = _load_suite(suite, registry, overrides, check_device=False)
@@ -234,8 +238,8 @@ def collect(suite: str, overrides, output, registry: Registry) -> None:
     click.echo(f"suite {spec.name}: {spec.repetitions} repetition(s), splits {', '.join(s.name for s in spec.splits)}")
     for job in plan(spec, registry):
         done = finished.get(job.id)
-        state = f"done ({done['status']})" if done and done.get("key") == job.key else "to run"
-        name = spec.expert.name if job.kind == "expert" else spec.solver(job.label).name
+        state = f"done ({done.status})" if done and done.key == job.key else "to run"
+        name = spec.expert.name if job.kind == EXPERT else spec.solver(job.entry).name
         click.echo(f"  {job.id:<32} {job.kind:<6} {name:<20} {state}")
 
 
@@ -244,6 +248,8 @@ def collect(suite: str, overrides, output, registry: Registry) -> None:
 @plugin_options
 def plugins(as_json: bool, registry: Registry) -> None:
     """List plugins, their distributions, versions, components and load status."""
+    from wrbench.core.plugins import describe_component
+
     records = [r.as_dict() for r in registry.records]
     if as_json:
         components = {kind: [{**describe_component(cls), "plugin": registry.owners[cls]}
@@ -284,6 +290,9 @@ def _component_label(registry: Registry, component: dict[str, Any]) -> str:
 @plugin_options
 def export(suite: str, split: str, rep: int, output: str, cache_dir: str | None, overrides, registry: Registry) -> None:
     """Write a split's instances to an .npz that a suite can load back as `instances: FILE`."""
+    import numpy as np
+
+    from wrbench.run.cache import Cache
     from wrbench.run.stages import Workbench
 
     spec = _load_suite(suite, registry, overrides)

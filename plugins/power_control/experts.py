@@ -1,11 +1,10 @@
-"""Experts for `power_control`: the primal-dual stochastic policy and the exact grid optimum (SPEC section 3)."""
+"""Experts for `power_control`: the primal-dual stochastic policy and the exact grid optimum (an LP over time-sharing weights)."""
 from __future__ import annotations
 
 import warnings
 
 import numpy as np
 import torch
-from scipy.optimize import linprog
 
 from wrbench.api import Context, Expert, Instances, Problem
 from wrbench.params import Param
@@ -138,6 +137,8 @@ class Exhaustive(Expert):
     @staticmethod
     def _weights(rates: np.ndarray, f_min: float) -> np.ndarray:
         """LP over grid weights p (K,): max sum_k p_k mean_i R_ki s.t. sum_k p_k R_ki >= f_min, sum p = 1, p >= 0."""
+        from scipy.optimize import linprog  # imported here: scipy.optimize costs a quarter second at start-up
+
         n_points, n = rates.shape
         result = linprog(-rates.mean(axis=1), A_ub=-rates.T, b_ub=np.full(n, -f_min), A_eq=np.ones((1, n_points)),
                          b_eq=[1.0], bounds=(0, None), method="highs")

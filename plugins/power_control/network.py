@@ -1,4 +1,4 @@
-"""Interference-network geometry and long-term channel gains (SPEC section 1).
+"""Interference-network geometry and long-term channel gains.
 
 Everything here is drawn with numpy generators so a network is a pure function
 of its seed; the evaluation's fading lives in `rates.py`.

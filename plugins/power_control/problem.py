@@ -1,11 +1,10 @@
-"""The `power_control` problem: instances, solver views and the ergodic time-sharing evaluation (SPEC section 1)."""
+"""The `power_control` problem: instances, solver views and the ergodic time-sharing evaluation."""
 from __future__ import annotations
 
-from typing import Mapping
+from typing import Any, Mapping
 
 import numpy as np
 import torch
-from torch_geometric.data import Batch, Data
 
 from wrbench.api import Box, Context, Evaluation, Instances, Problem, derive_seed, instance_arrays
 from wrbench.params import Param, ParamError, Params
@@ -142,11 +141,11 @@ class PowerControl(Problem):
         log_gain = torch.log1p(instances.arrays["H"].to(torch.float64) / instances.attrs["sigma2"])
         return log_gain, log_gain.amax(dim=(-2, -1), keepdim=True)
 
-    def graph(self, instances: Instances) -> Batch:
+    def graph(self, instances: Instances) -> Any:
         """One graph per network: edges j -> i for the k strongest interferers of receiver i plus the direct-link self loop.
 
         Node features: normalized direct gain, normalized total incoming
-        interference, the network's f_min. Besides the SPEC's `edge_weight`, each
+        interference, the network's f_min. Besides the normalized `edge_weight`, each
         edge carries `interference_ratio` = H[j, i] / H[i, i] (1 on the self loop):
         the interferer's gain relative to the victim's own link, the quantity an
         SINR is made of, which the log-gain weights compress into a narrow band.
@@ -170,6 +169,8 @@ class PowerControl(Problem):
         rows = torch.arange(n_networks, device=weight.device).unsqueeze(-1)
         edge_weight = weight[rows, source, target]
         ratio = gains[rows, source, target] / torch.diagonal(gains, dim1=-2, dim2=-1).gather(1, target)
+        from torch_geometric.data import Batch, Data  # imported when used: it takes seconds to load
+
         return Batch.from_data_list([
             Data(x=features[b].float(), edge_index=torch.stack([source[b], target[b]]), edge_weight=edge_weight[b].float(),
                  interference_ratio=ratio[b].float(), num_nodes=n)
@@ -205,7 +206,7 @@ class PowerControl(Problem):
         params: Params,
         reference: Evaluation | None = None,
     ) -> Evaluation:
-        """Time-share the samples over T fading steps and report the SPEC's rate, QoS and fairness metrics."""
+        """Time-share the samples over T fading steps and report rate, QoS and fairness metrics."""
         f_min = instances.arrays["f_min"].cpu().unsqueeze(-1)
         rates = self._ergodic(instances, samples, ctx, params["T"], params["T0"])
         link = rates.time_shared.cpu()

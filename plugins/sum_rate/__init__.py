@@ -1,4 +1,4 @@
-"""Bundled plugin `sum_rate`: the parallel-channel sum-rate problem, its experts and its baselines (SPEC section 2)."""
+"""Bundled plugin `sum_rate`: the parallel-channel sum-rate problem, its experts and its baselines."""
 from __future__ import annotations
 
 from wrbench import hookimpl

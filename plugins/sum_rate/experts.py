@@ -32,7 +32,7 @@ class WaterFilling(Expert):
 class Exhaustive(Expert):
     """Best point of a grid of `levels` fractions of P per channel (sum <= P); a check on water-filling for small M.
 
-    Shares its name with power_control's grid + LP expert (SPEC section 3): each declares
+    Shares its name with power_control's grid + LP expert: each declares
     its own problem, so a suite's `exhaustive` resolves to the variant for its problem.
     """
 

@@ -13,7 +13,7 @@ from .waterfill import sum_rate, water_fill
 
 
 class SumRate(Problem):
-    """Maximize sum_i log2(1 + g_i p_i) subject to p >= 0, sum p <= P (SPEC section 2).
+    """Maximize sum_i log2(1 + g_i p_i) subject to p >= 0, sum p <= P.
 
     Raw samples are checked for feasibility and counted; infeasible ones are
     projected (clip at 0, scale onto the budget) before scoring, so the harness
@@ -120,7 +120,7 @@ class SumRate(Problem):
         """Feasibility of the raw samples, then exceed ratios of the projected ones.
 
         The ratio's denominator is always exact water-filling on the same
-        instances (SPEC: DiffSG's labels are no safe reference), so `reference`
+        instances (DiffSG's own labels are no safe reference), so `reference`
         is not used. Per instance, a sample's ratio is f(sample) / f(p*);
         `exceed_ratio` averages over samples and then instances, `_p5`, `_min`
         and `_std` are taken over the instances' mean-sample ratios, `_best`

@@ -142,7 +142,7 @@ class Budget(DecisionSet):
 class Evaluation:
     """What a problem's evaluation protocol reports for one policy on one split.
 
-    - `metrics`: pooled scalars, named as in the SPEC (`mean_rate`, `p5`, ...).
+    - `metrics`: pooled scalars, named by the problem (e.g. `mean_rate`, `p5`) and listed in its `metrics`.
     - `per_instance`: arrays of length B (e.g. each network's mean rate), which a
       later evaluation uses as its reference for ratios.
     - `distributions`: pooled samples (e.g. per-link ergodic rates) for CDF plots.

@@ -13,9 +13,10 @@ from typing import Any
 
 import pandas as pd
 
+from wrbench.run.plan import EXPERT
+from wrbench.run.record import OK, STATUSES, JobRecord
 from wrbench.run.store import ResultStore
 
-STATUS_ORDER = ["ok", "skipped", "invalid", "error", "timeout"]
 HARNESS_METRICS = ["sample_seconds_per_network", "expert_seconds_per_network", "speedup", "fit_seconds"]
 
 
@@ -47,13 +48,13 @@ def load(outdir: str | Path) -> Leaderboard:
     records = ResultStore(outdir).records()
     if not records:
         raise FileNotFoundError(f"no results in {outdir} (expected {outdir / 'results.jsonl'})")
-    order = {"expert": -1, **{s["label"]: i for i, s in enumerate(suite.get("solvers", []))}}
-    records.sort(key=lambda r: (order.get(r["label"], 1e9), r["rep"]))
+    order = {s["label"]: i for i, s in enumerate(suite.get("solvers", []))}
+    records.sort(key=lambda r: (-1 if r.kind == EXPERT else order.get(r.entry, 1e9), r.rep))
     splits = [s["name"] for s in suite.get("splits", []) if s.get("role") == "test"] or ["test"]
     rank_by = meta.get("rank_by") or suite.get("rank_by", "")
     lower = frozenset(meta.get("lower_is_better", []))
     long = _long_rows(records, splits)
-    metrics = _metric_order([m for r in records for s in r.get("splits", {}).values() for m in s["metrics"]], rank_by)
+    metrics = _metric_order([m for r in records for split in r.metrics.values() for m in split], rank_by)
     tables = {split: _aggregate(long[long["split"] == split], metrics, rank_by, lower) for split in splits}
     sweeps = sweep_points(suite.get("splits", []))
     plot = tuple(suite.get("sweep_plot") or ([rank_by] if rank_by else []))
@@ -78,23 +79,14 @@ def sweep_points(splits: list[dict[str, Any]]) -> dict[str, list[tuple[str, Any]
     return sweeps
 
 
-def _long_rows(records: list[dict[str, Any]], splits: list[str]) -> pd.DataFrame:
+def _long_rows(records: list[JobRecord], splits: list[str]) -> pd.DataFrame:
     """One row per (record, split); a record without metrics (failed, skipped) appears in every split."""
     rows = []
     for r in records:
-        base = {
-            "label": r.get("display", r["label"]),
-            "key": r["label"],
-            "solver": r.get("component", r["label"]),
-            "kind": r.get("kind"),
-            "rep": r["rep"],
-            "status": r.get("status", "error"),
-            "message": r.get("message", ""),
-            "fit_seconds": r.get("fit_seconds"),
-        }
+        base = {"label": r.label or r.entry, "entry": r.entry, "solver": r.component or r.entry, "kind": r.kind,
+                "rep": r.rep, "status": r.status, "message": r.message, "fit_seconds": r.fit_seconds}
         for split in splits:
-            metrics = r.get("splits", {}).get(split, {}).get("metrics", {})
-            rows.append({**base, "split": split, **metrics})
+            rows.append({**base, "split": split, **r.metrics.get(split, {})})
     return pd.DataFrame(rows)
 
 
@@ -108,15 +100,16 @@ def _metric_order(seen: list[str], rank_by: str) -> list[str]:
 
 def _aggregate(df: pd.DataFrame, metrics: list[str], rank_by: str, lower: frozenset[str]) -> pd.DataFrame:
     out = []
-    for key, group in df.groupby("key", sort=False):
-        row: dict[str, Any] = {"key": key, "label": group["label"].iloc[0], "solver": group["solver"].iloc[0], "kind": group["kind"].iloc[0]}
+    for entry, group in df.groupby("entry", sort=False):
+        row: dict[str, Any] = {"entry": entry, "label": group["label"].iloc[0], "solver": group["solver"].iloc[0],
+                               "kind": group["kind"].iloc[0]}
         statuses = list(group["status"])
-        worst = max(statuses, key=lambda s: STATUS_ORDER.index(s) if s in STATUS_ORDER else len(STATUS_ORDER))
+        worst = max(statuses, key=lambda s: STATUSES.index(s) if s in STATUSES else len(STATUSES))
         row["status"] = worst if statuses.count(worst) == len(statuses) else f"{worst} ({statuses.count(worst)}/{len(statuses)})"
-        failed = group[group["status"] != "ok"]
+        failed = group[group["status"] != OK]
         row["message"] = failed["message"].iloc[0] if len(failed) else ""
-        row["repetitions"] = int((group["status"] == "ok").sum())
-        ok = group[group["status"] == "ok"]
+        row["repetitions"] = int((group["status"] == OK).sum())
+        ok = group[group["status"] == OK]
         for metric in metrics:
             values = pd.to_numeric(ok[metric], errors="coerce").dropna() if metric in ok else pd.Series(dtype=float)
             row[metric] = float(values.mean()) if len(values) else math.nan

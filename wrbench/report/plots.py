@@ -91,7 +91,7 @@ def _cdf_plots(board: "Leaderboard", outdir: Path) -> list[Path]:
         curves: dict[str, dict[str, np.ndarray]] = {}
         marks: dict[str, dict[str, float]] = {}
         for row in table.to_dict(orient="records"):
-            dists, markers = _pooled(outdir, row["key"], split, reps)
+            dists, markers = _pooled(outdir, row["entry"], split, reps)
             for name, values in dists.items():
                 curves.setdefault(name, {})[row["label"]] = values
             for name, m in markers.items():

@@ -1,100 +1,91 @@
-"""On-disk cache for instances, expert samples, reference evaluations and fitted solvers.
+"""What jobs hand each other, under keys computed once per repetition.
 
-Entries are keyed by a hash of everything that produced them and stored with
-torch.save; they are read back with `weights_only=True`, so a cache file can
-never run code. Writes are atomic (temporary file, then rename) and checked:
-an entry that `weights_only` could not read back is not kept. An entry that
-cannot be read (truncated, not weights-only) counts as missing, so it is
-recomputed and replaced.
+The expert job of a repetition leaves instances, expert samples (with the
+expert's seconds per instance), and the reference evaluation of each test split;
+every solver job of the repetition reads them, and fitted models are kept for
+reruns. All of it lives in the `Cache`, so a job in another process or on another
+machine finds it; a missing or unreadable entry is recomputed by whoever needs it.
 """
 from __future__ import annotations
 
-import functools
-import hashlib
-import json
-import os
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import torch
 
-from wrbench.core.fsio import atomic_write
+from wrbench.core.api import Evaluation, Instances
+from wrbench.run.cache import Cache
 
 
-def cache_key(*parts: Any) -> str:
-    """A short stable hash of JSON-able parts."""
-    text = json.dumps(parts, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:20]
+@dataclass(frozen=True)
+class RepetitionKeys:
+    """The cache keys of one repetition's shared artifacts, per split name."""
+
+    instances: dict[str, str]
+    expert: dict[tuple[str, int], str]  # (split, samples per instance)
+    reference: dict[str, str]
 
 
-def file_digest(path: str | Path) -> str:
-    """sha256 of a file's bytes: keys what was read from a file by its content, not its name."""
-    stat = os.stat(path)
-    return _file_digest(str(path), stat.st_mtime_ns, stat.st_size, stat.st_ino)
+@dataclass
+class ExpertRun:
+    samples: torch.Tensor  # (B, S, D), on the CPU
+    seconds_per_instance: float
 
 
-@functools.lru_cache(maxsize=64)
-def _file_digest(path: str, mtime_ns: int, size: int, inode: int) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+@dataclass
+class FittedModel:
+    state: dict[str, Any]
+    fit_seconds: float
 
 
-class Cache:
-    """Entries grouped by kind ("instances", "expert", "reference", "model") under `root`.
+class Artifacts:
+    """Typed access to the cache: one method pair per artifact, so no call site builds a key or a payload."""
 
-    `warnings` collects what went wrong with entries (unreadable, not cacheable) for the job's record.
-    """
+    INSTANCES, EXPERT, TIMING, REFERENCE, MODEL = "instances", "expert", "timing", "reference", "model"
 
-    def __init__(self, root: str | Path):
-        self.root = Path(root)
-        self.warnings: list[str] = []
-        self._unreadable: set[Path] = set()
+    def __init__(self, cache: Cache):
+        self.cache = cache
 
-    def path(self, kind: str, key: str) -> Path:
-        return self.root / kind / f"{key}.pt"
+    def instances(self, key: str) -> Instances | None:
+        stored = self.cache.load(self.INSTANCES, key)
+        return None if stored is None else Instances(stored["arrays"], stored["attrs"])
 
-    def load(self, kind: str, key: str) -> Any | None:
-        """The entry, or None when it is missing or unreadable (then it is recomputed and replaced)."""
-        path = self.path(kind, key)
-        if not path.exists():
+    def put_instances(self, key: str, instances: Instances) -> None:
+        self.cache.save(self.INSTANCES, key, {"arrays": instances.arrays, "attrs": instances.attrs})
+
+    def expert(self, key: str) -> ExpertRun | None:
+        stored = self.cache.load(self.EXPERT, key)
+        return None if stored is None else ExpertRun(stored["samples"], float(stored["seconds_per_instance"]))
+
+    def expert_seconds(self, key: str) -> float | None:
+        """The expert's seconds per instance without loading its samples."""
+        stored = self.cache.load(self.TIMING, key)
+        return None if stored is None else float(stored["seconds_per_instance"])
+
+    def put_expert(self, key: str, run: ExpertRun) -> None:
+        self.cache.save(self.EXPERT, key, {"samples": run.samples, "seconds_per_instance": run.seconds_per_instance})
+        self.cache.save(self.TIMING, key, {"seconds_per_instance": run.seconds_per_instance})
+
+    def reference(self, key: str) -> Evaluation | None:
+        stored = self.cache.load(self.REFERENCE, key)
+        if stored is None:
             return None
-        try:
-            return torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as exc:  # noqa: BLE001 - truncated file, UnpicklingError, ...: any failure means missing
-            if path not in self._unreadable:
-                self._unreadable.add(path)
-                self.warnings.append(f"cache entry {kind}/{path.name} was unreadable ({_reason(exc)}); recomputed")
-            return None
+        return Evaluation(metrics=stored["metrics"], per_instance={k: v.numpy() for k, v in stored["per_instance"].items()})
 
-    def save(self, kind: str, key: str, value: Any) -> Path | None:
-        """Store `value`; None (and a warning) when it could not be read back with `weights_only=True`."""
-        path = self.path(kind, key)
-        try:
-            with atomic_write(path, ".pt") as (handle, tmp):
-                torch.save(value, handle)
-                handle.flush()
-                torch.load(tmp, map_location="cpu", weights_only=True, mmap=True)
-        except Exception as exc:  # noqa: BLE001 - e.g. a numpy array in a state_dict
-            if path in self._unreadable:  # an older entry nothing can read: drop it rather than fail on it again
-                path.unlink(missing_ok=True)
-            self.warnings.append(f"not cached: the {kind} entry cannot be stored for torch.load(weights_only=True) ({_reason(exc)})")
-            return None
-        self._unreadable.discard(path)
-        return path
+    def put_reference(self, key: str, evaluation: Evaluation) -> None:
+        self.cache.save(self.REFERENCE, key, {
+            "metrics": {k: float(v) for k, v in evaluation.metrics.items()},
+            "per_instance": {k: torch.as_tensor(np.asarray(v)) for k, v in evaluation.per_instance.items()},
+        })
+
+    def model(self, key: str) -> FittedModel | None:
+        stored = self.cache.load(self.MODEL, key)
+        return None if stored is None else FittedModel(stored["state"], float(stored["fit_seconds"]))
+
+    def put_model(self, key: str, model: FittedModel) -> None:
+        self.cache.save(self.MODEL, key, {"state": model.state, "fit_seconds": model.fit_seconds})
 
     def drain_warnings(self) -> list[str]:
-        """The warnings collected since the last call (one job's worth)."""
-        warnings, self.warnings = self.warnings, []
-        return warnings
+        return self.cache.drain_warnings()
 
-
-def _reason(exc: BaseException) -> str:
-    """The informative line of torch's long load/save errors, e.g. which global weights_only refused."""
-    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    refused = [line for line in lines if "Unsupported global" in line]
-    text = refused[0].split(" was not ")[0] if refused else (lines[0] if lines else "")
-    text = text if len(text) <= 120 else text[:117] + "..."
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

@@ -21,8 +21,9 @@ import os
 import uuid
 from typing import Any, Iterator, Sequence
 
-from wrbench.run.executor import IsolatedWorker, WorkerSetup, failure
-from wrbench.run.stages import Job
+from wrbench.run.executor import IsolatedWorker, WorkerSetup
+from wrbench.run.plan import Job
+from wrbench.run.record import ERROR, JobRecord
 
 MISSING = (
     "the dask executor needs dask.distributed: install it with `pip install 'wrbench[dask]'` "
@@ -32,14 +33,14 @@ MISSING = (
 _WORKERS: dict[tuple[str, float], IsolatedWorker] = {}
 
 
-def _run_job(setup: WorkerSetup, job: Job, timeout: float) -> dict[str, Any]:
+def _run_job(setup: WorkerSetup, job: Job, timeout: float) -> JobRecord:
     """Task body on a Dask worker: reuse one isolated child process per (run, timeout)."""
     key = (setup.outdir + setup.cache_dir, timeout)
     worker = _WORKERS.get(key)
     if worker is None:
         worker = _WORKERS[key] = IsolatedWorker(setup, timeout)
     record = worker.run(job, lambda *args: None)
-    record["worker"] = f"{os.uname().nodename}:{os.getpid()}"
+    record.worker = f"{os.uname().nodename}:{os.getpid()}"
     return record
 
 
@@ -76,7 +77,7 @@ class DaskSession:
     def __init__(self, client: Any, setup: WorkerSetup, timeout: float, gpu: bool):
         self.client, self.setup, self.timeout, self.gpu = client, setup, timeout, gpu
 
-    def run_many(self, jobs: Sequence[Job], display: Any) -> Iterator[tuple[Job, dict[str, Any]]]:
+    def run_many(self, jobs: Sequence[Job], display: Any) -> Iterator[tuple[Job, JobRecord]]:
         from distributed import as_completed
 
         if not jobs:
@@ -93,5 +94,5 @@ class DaskSession:
             try:
                 record = future.result()
             except Exception as exc:  # noqa: BLE001 - KilledWorker and friends become a status
-                record = failure(job, "error", f"dask worker failed twice ({type(exc).__name__}: {exc})")
+                record = JobRecord.failure(job, ERROR, f"dask worker failed twice ({type(exc).__name__}: {exc})")
             yield job, record

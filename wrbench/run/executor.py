@@ -29,8 +29,10 @@ import torch
 
 from wrbench.core.fsio import safe_name
 from wrbench.core.plugins import load_plugins
-from wrbench.run.artifacts import Cache
-from wrbench.run.stages import Job, Workbench
+from wrbench.run.cache import Cache
+from wrbench.run.plan import Job
+from wrbench.run.record import ERROR, TIMEOUT, JobRecord
+from wrbench.run.stages import Workbench
 from wrbench.run.suite import Suite
 
 STARTUP_ALLOWANCE = 120.0  # seconds a fresh worker may take to import torch and the plugins
@@ -57,7 +59,7 @@ class WorkerSetup:
 
     def output_path(self, job: Job) -> Path:
         """Where a job's prints go, next to its traceback log."""
-        return Path(self.outdir) / "logs" / f"{safe_name(job.label)}.rep{job.rep}.out"
+        return Path(self.outdir) / "logs" / f"{safe_name(job.entry)}.rep{job.rep}.out"
 
 
 @dataclass
@@ -168,20 +170,21 @@ def _worker_main(setup: WorkerSetup, jobs: mp.Queue, messages: mp.Queue, parent:
         with _captured_output(setup.output_path(job)) as output:
             record = bench.run(job, report)
         if output.stat().st_size:
-            record["output"] = str(output.relative_to(setup.outdir))
+            record.output = str(output.relative_to(setup.outdir))
         else:
             output.unlink()
         messages.put(("result", job.id, _sendable(job, record)))
 
 
-def _sendable(job: Job, record: dict[str, Any]) -> dict[str, Any]:
+def _sendable(job: Job, record: JobRecord) -> JobRecord:
     """The record, or an error record if it cannot be pickled (mp.Queue would drop it silently: a false timeout)."""
     try:
         pickle.dumps(record)
     except Exception as exc:  # noqa: BLE001 - pickling can fail in many ways (PicklingError, TypeError, AttributeError)
-        where = _unpicklable_key(record) or "the record"
-        return {**failure(job, "error", f"{where} cannot be sent to the harness: {type(exc).__name__}: {exc}"),
-                **{k: record[k] for k in ("started", "finished", "log") if k in record}}
+        where = _unpicklable_key(record.to_json()) or "the record"
+        failed = JobRecord.failure(job, ERROR, f"{where} cannot be sent to the harness: {type(exc).__name__}: {exc}")
+        failed.started, failed.finished, failed.log = record.started, record.finished, record.log
+        return failed
     return record
 
 
@@ -206,7 +209,7 @@ class Executor(Protocol):
 
 
 class Session(Protocol):
-    def run_many(self, jobs: Sequence[Job], display: Any) -> Iterator[tuple[Job, dict[str, Any]]]:
+    def run_many(self, jobs: Sequence[Job], display: Any) -> Iterator[tuple[Job, JobRecord]]:
         """Run `jobs`, yielding each with its record as it finishes."""
 
 
@@ -223,7 +226,7 @@ class LocalExecutor:
 class LocalSession:
     worker: "IsolatedWorker"
 
-    def run_many(self, jobs: Sequence[Job], display: Any) -> Iterator[tuple[Job, dict[str, Any]]]:
+    def run_many(self, jobs: Sequence[Job], display: Any) -> Iterator[tuple[Job, JobRecord]]:
         for job in jobs:
             display.start(job)
             yield job, self.worker.run(job, display.progress)
@@ -252,7 +255,7 @@ class IsolatedWorker:
                                           daemon=True)
         self._process.start()
 
-    def run(self, job: Job, on_progress: Progress) -> dict[str, Any]:
+    def run(self, job: Job, on_progress: Progress) -> JobRecord:
         if self._process is None or not self._process.is_alive():
             self._start()
         self._jobs.put(job)
@@ -263,11 +266,11 @@ class IsolatedWorker:
             except queue.Empty:
                 if time.monotonic() > deadline:
                     self._kill()
-                    return failure(job, "timeout", f"no result after {self.timeout:g} s (the worker was killed)")
+                    return JobRecord.failure(job, TIMEOUT, f"no result after {self.timeout:g} s (the worker was killed)")
                 if not self._process.is_alive():
                     code = self._process.exitcode
                     self._process = None
-                    return failure(job, "error", f"worker process died (exit code {code})")
+                    return JobRecord.failure(job, ERROR, f"worker process died (exit code {code})")
                 continue
             kind, job_id, *rest = message
             if job_id != job.id:
@@ -292,7 +295,3 @@ class IsolatedWorker:
             self._process.join(10)
         self._kill()
 
-
-def failure(job: Job, status: str, message: str) -> dict[str, Any]:
-    """The record of a job that produced no result of its own."""
-    return {"id": job.id, "key": job.key, "kind": job.kind, "label": job.label, "rep": job.rep, "status": status, "message": message}

@@ -20,23 +20,22 @@ from wrbench.core.fsio import write_json
 from wrbench.core.lock import folder_lock
 from wrbench.core.machine import fingerprint, git_commit
 from wrbench.core.plugins import Registry
-from wrbench.run.executor import Executor, LocalExecutor, WorkerSetup, failure
+from wrbench.run.executor import Executor, LocalExecutor, WorkerSetup
+from wrbench.run.plan import CELL, EXPERT, Job, plan
 from wrbench.run.progress import Display
-from wrbench.run.stages import Job, plan
+from wrbench.run.record import ERROR, OK, JobRecord
 from wrbench.run.store import ResultStore
 from wrbench.run.suite import Suite
-
-FAILED = ("error", "timeout", "invalid")
 
 
 @dataclass
 class RunSummary:
-    records: list[dict[str, Any]] = field(default_factory=list)
+    records: list[JobRecord] = field(default_factory=list)
     reused: int = 0
 
     @property
-    def failed(self) -> list[dict[str, Any]]:
-        return [r for r in self.records if r.get("status") in FAILED]
+    def failed(self) -> list[JobRecord]:
+        return [r for r in self.records if r.failed]
 
 
 def run_suite(
@@ -70,15 +69,15 @@ def run_suite(
         )
         summary = RunSummary()
         jobs = plan(suite, registry)
-        experts: dict[int, dict[str, Any]] = {}
+        experts: dict[int, JobRecord] = {}
         executor = executor or LocalExecutor()
         with Display(len(jobs), quiet=quiet) as display, executor.session(setup, suite.timeout) as session:
-            for phase in ("expert", "cell"):
+            for phase in (EXPERT, CELL):
                 todo = []
                 for job in (j for j in jobs if j.kind == phase):
                     done = finished.get(job.id)
                     blocked = _blocked_by_expert(job, suite, registry, experts)
-                    if done is not None and done.get("key") == job.key:
+                    if done is not None and done.key == job.key:
                         summary.reused += 1
                         display.reused(job)
                         _keep(summary, experts, job, done)
@@ -92,27 +91,27 @@ def run_suite(
                 for job, record in session.run_many(todo, display):
                     store.append(record)
                     display.finish(job, record)
-                    for text in record.get("warnings", ()):  # an unreadable or uncacheable cache entry
+                    for text in record.warnings:  # an unreadable or uncacheable cache entry
                         warn(f"{job.id}: {text}")
                     _keep(summary, experts, job, record)
         return summary
 
 
-def _keep(summary: RunSummary, experts: dict[int, dict[str, Any]], job: Job, record: dict[str, Any]) -> None:
+def _keep(summary: RunSummary, experts: dict[int, JobRecord], job: Job, record: JobRecord) -> None:
     summary.records.append(record)
-    if job.kind == "expert":
+    if job.kind == EXPERT:
         experts[job.rep] = record
 
 
-def _blocked_by_expert(job: Job, suite: Suite, registry: Registry, experts: dict[int, dict[str, Any]]) -> dict[str, Any] | None:
+def _blocked_by_expert(job: Job, suite: Suite, registry: Registry, experts: dict[int, JobRecord]) -> JobRecord | None:
     """A solver that learns from the expert cannot run when the expert failed for its repetition."""
     expert = experts.get(job.rep)
-    if job.kind != "cell" or expert is None or expert.get("status") == "ok":
+    if job.kind != CELL or expert is None or expert.status == OK:
         return None
-    cls = registry.solver_class(suite.solver(job.label).name, suite.problem.name)
+    cls = registry.solver_class(suite.solver(job.entry).name, suite.problem.name)
     if cls is None or not cls.needs_expert:
         return None
-    return failure(job, "error", f"expert failed ({expert.get('status')}): {expert.get('message', '')}")
+    return JobRecord.failure(job, ERROR, f"expert failed ({expert.status}): {expert.message}")
 
 
 def run_meta(suite: Suite, registry: Registry) -> dict[str, Any]:

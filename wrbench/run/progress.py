@@ -9,7 +9,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from wrbench.run.stages import Job
+from wrbench.run.plan import Job
+from wrbench.run.record import JobRecord
 
 STATUS_STYLE = {"ok": "green", "skipped": "yellow", "error": "red", "timeout": "red", "invalid": "magenta"}
 
@@ -61,9 +62,8 @@ class Display:
     def reused(self, job: Job) -> None:
         self._advance(job, "done earlier", "dim")
 
-    def finish(self, job: Job, record: dict[str, Any]) -> None:
-        status = record.get("status", "?")
-        message = record.get("message", "")
+    def finish(self, job: Job, record: JobRecord) -> None:
+        status, message = record.status, record.message
         text = f"{status} in {time.monotonic() - self._started:.1f}s" + (f": {message}" if message else "")
         self._advance(job, text, STATUS_STYLE.get(status, "white"))
 

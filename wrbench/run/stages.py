@@ -1,15 +1,15 @@
 """The stages of one job: instances, expert samples, fit, sample, evaluate.
 
 A `Workbench` runs inside an executor's worker process. It rebuilds components
-from the validated suite, reads and fills the cache, and returns a JSON-able
-record for the result store. Every random stream derives from the suite seed,
-the repetition and the stage (`derive_seed`), never from run order.
+from the validated suite, hands artifacts between jobs through `Artifacts`
+(keys computed once per repetition), and returns the job's `JobRecord`. Every
+random stream derives from the suite seed, the repetition and the stage
+(`derive_seed`), never from run order.
 """
 from __future__ import annotations
 
 import time
 import traceback
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
@@ -23,81 +23,23 @@ from wrbench.core.errors import one_line
 from wrbench.core.fsio import artifact_name, safe_name
 from wrbench.core.params import resolve
 from wrbench.core.plugins import Registry
-from wrbench.run.artifacts import Cache, cache_key, file_digest
-from wrbench.run.suite import EXPERT_JOB_LABEL, ComponentSpec, SplitSpec, Suite
+from wrbench.run.artifacts import Artifacts, ExpertRun, FittedModel, RepetitionKeys
+from wrbench.run.cache import Cache, cache_key
+from wrbench.run.plan import EXPERT, Job, instances_source
+from wrbench.run.record import ERROR, INVALID, OK, SKIPPED, JobRecord
+from wrbench.run.suite import SplitSpec, Suite
 
 Report = Callable[..., None]
 MAX_DIAGNOSTIC_VALUES = 1000  # a larger array in a solver's diagnostics does not belong in results.jsonl
 
 
-@dataclass(frozen=True)
-class Job:
-    """One unit of work: the expert for a repetition, or one solver for a repetition."""
-
-    kind: str
-    rep: int
-    label: str
-    key: str
-
-    @property
-    def id(self) -> str:
-        return f"{self.label}/rep{self.rep}"
-
-
-def plan(suite: Suite, registry: Registry) -> list[Job]:
-    """Jobs in run order: per repetition, the expert first, then each solver.
-
-    A job's key hashes its own inputs only, so `--resume` keeps a finished job unless one of them
-    changed: not for `rank_by`, `timeout`, the suite's name, nor for adding or changing another solver.
-    """
-    shared = job_inputs(suite, registry)
-    jobs = []
-    for rep in range(suite.repetitions):
-        jobs.append(Job("expert", rep, EXPERT_JOB_LABEL, cache_key("expert", rep, shared)))
-        for spec in suite.solvers:
-            solver = _component_inputs(spec, _solver_class(registry, spec.name, suite.problem.name))
-            jobs.append(Job("cell", rep, spec.label, cache_key("cell", rep, shared, solver)))
-    return jobs
-
-
-def job_inputs(suite: Suite, registry: Registry) -> dict[str, Any]:
-    """What every job of `suite` depends on: seed, device, problem and splits (files by content), expert, evaluation."""
-    problem_cls = registry.get("problem", suite.problem.name)
-    expert_cls = registry.get("expert", suite.expert.name, suite.problem.name)
-    return {
-        "seed": suite.seed,
-        "device": suite.device,
-        "problem": {**_component_inputs(suite.problem, problem_cls), "splits": [_split_inputs(s) for s in suite.splits]},
-        "expert": {**_component_inputs(suite.expert, expert_cls), "samples": suite.expert_samples},
-        "evaluation": {"samples": suite.eval_samples, "params": suite.eval_params},
-    }
-
-
-def _component_inputs(spec: ComponentSpec, cls: type) -> dict[str, Any]:
-    return {"name": spec.name, "version": str(cls.version), "params": spec.params}
-
-
-def _solver_class(registry: Registry, name: str, problem: str) -> type:
-    """The class behind a suite's solver entry: a solver, or an expert listed as a solver."""
-    return registry.solver_class(name, problem) or registry.get("expert", name, problem)
-
-
-def _split_inputs(split: SplitSpec) -> dict[str, Any]:
-    inputs = asdict(split)
-    inputs["instances"] = instances_source(split)
-    return inputs
-
-
-def instances_source(split: SplitSpec) -> int | dict[str, str]:
-    """A split's instance count, or the content hash of its .npz file (an overwritten file gives new instances)."""
-    return {"sha256": file_digest(split.instances)} if isinstance(split.instances, str) else split.instances
-
-
 class Workbench:
     def __init__(self, suite: Suite, registry: Registry, outdir: Path, cache: Cache, save_samples: bool = False):
-        self.suite, self.registry, self.outdir, self.cache = suite, registry, Path(outdir), cache
+        self.suite, self.registry, self.outdir = suite, registry, Path(outdir)
+        self.artifacts = Artifacts(cache)
         self.save_samples = save_samples
         self._problems: dict[str, Problem] = {}
+        self._keys: dict[int, RepetitionKeys] = {}
 
     # ------------------------------------------------------------ components
 
@@ -120,108 +62,109 @@ class Workbench:
     def _seed(self, *parts: Any) -> int:
         return Context(self.suite.seed).child(*parts).seed
 
+    def keys(self, rep: int) -> RepetitionKeys:
+        """The keys of what this repetition's jobs share, computed once."""
+        if rep not in self._keys:
+            suite, expert = self.suite, self.suite.expert
+            instances = {split.name: cache_key("instances", self.problem(split).name, self.problem(split).version,
+                                               split.params, instances_source(split), self._seed("instances", rep, split.name))
+                         for split in suite.splits}
+            wanted = [(suite.train, suite.expert_samples)] + [(split, suite.eval_samples) for split in suite.tests]
+            experts = {(split.name, n): cache_key("expert", expert.name, self.expert_class().version, expert.params, n,
+                                                  instances[split.name], self._seed("expert", rep, split.name), suite.device)
+                       for split, n in wanted}
+            references = {split.name: cache_key("reference", experts[(split.name, suite.eval_samples)], suite.eval_params)
+                          for split in suite.tests}
+            self._keys[rep] = RepetitionKeys(instances, experts, references)
+        return self._keys[rep]
+
     # --------------------------------------------------------------- stages
 
     def instances(self, rep: int, split: SplitSpec) -> Instances:
-        problem = self.problem(split)
-        key = self._instances_key(rep, split)
-        seed = self._seed("instances", rep, split.name)
-        stored = self.cache.load("instances", key)
-        if stored is None:
-            if isinstance(split.instances, str):
-                with np.load(split.instances, allow_pickle=False) as data:
-                    instances = problem.load_instances({k: data[k] for k in data.files})
-            else:
-                instances = problem.make_instances(split.name, split.instances, seed)
-            self.cache.save("instances", key, {"arrays": instances.arrays, "attrs": instances.attrs})
-            return instances
-        return Instances(stored["arrays"], stored["attrs"])
-
-    def _instances_key(self, rep: int, split: SplitSpec) -> str:
-        problem = self.problem(split)
-        seed = self._seed("instances", rep, split.name)
-        return cache_key("instances", problem.name, problem.version, split.params, instances_source(split), seed)
-
-    def _expert_key(self, rep: int, split: SplitSpec, n_samples: int) -> str:
-        e = self.suite.expert
-        return cache_key("expert", e.name, self.expert_class().version, e.params, n_samples,
-                         self._instances_key(rep, split), self._seed("expert", rep, split.name), self.suite.device)
-
-    def _reference_key(self, rep: int, split: SplitSpec) -> str:
-        return cache_key("reference", self._expert_key(rep, split, self.suite.eval_samples), self.suite.eval_params)
-
-    def expert_samples(self, rep: int, split: SplitSpec, n_samples: int, report: Report) -> tuple[torch.Tensor, float]:
-        """(samples (B, S, D), expert seconds per instance), computed once and cached."""
-        key = self._expert_key(rep, split, n_samples)
-        stored = self.cache.load("expert", key)
+        key = self.keys(rep).instances[split.name]
+        stored = self.artifacts.instances(key)
         if stored is not None:
-            return stored["samples"], stored["seconds_per_instance"]
+            return stored
+        problem = self.problem(split)
+        if isinstance(split.instances, str):
+            with np.load(split.instances, allow_pickle=False) as data:
+                instances = problem.load_instances({k: data[k] for k in data.files})
+        else:
+            instances = problem.make_instances(split.name, split.instances, self._seed("instances", rep, split.name))
+        self.artifacts.put_instances(key, instances)
+        return instances
+
+    def expert_samples(self, rep: int, split: SplitSpec, n_samples: int, report: Report) -> ExpertRun:
+        """The expert's samples (B, S, D) and seconds per instance, computed once and cached."""
+        key = self.keys(rep).expert[(split.name, n_samples)]
+        stored = self.artifacts.expert(key)
+        if stored is not None:
+            return stored
         problem, instances = self.problem(split), self.instances(rep, split)
         ctx = Context(self._seed("expert", rep, split.name), self.suite.device, report)
         report(f"expert {split.name}", 0, 1)
         samples, seconds = timed(lambda: self.expert().solve(problem, instances.to(ctx.device), n_samples, ctx), ctx.device)
         samples = samples.detach().cpu()
         check_samples(problem, instances, samples, n_samples, "expert")
-        per_instance = seconds / max(len(instances), 1)
-        self.cache.save("expert", key, {"samples": samples, "seconds_per_instance": per_instance})
-        return samples, per_instance
+        run = ExpertRun(samples, seconds / max(len(instances), 1))
+        self.artifacts.put_expert(key, run)
+        return run
+
+    def expert_seconds(self, rep: int, split: SplitSpec, report: Report) -> float:
+        """The expert's seconds per instance on a test split (behind `speedup`)."""
+        seconds = self.artifacts.expert_seconds(self.keys(rep).expert[(split.name, self.suite.eval_samples)])
+        if seconds is None:
+            seconds = self.expert_samples(rep, split, self.suite.eval_samples, report).seconds_per_instance
+        return seconds
 
     def reference(self, rep: int, split: SplitSpec, report: Report) -> Evaluation:
         """The expert's evaluation on a split, the reference for ratios; recomputed (same seeds) when not cached."""
-        key = self._reference_key(rep, split)
-        stored = self.cache.load("reference", key)
+        key = self.keys(rep).reference[split.name]
+        stored = self.artifacts.reference(key)
         if stored is not None:
-            return _evaluation_from_storage(stored)
-        samples, _ = self.expert_samples(rep, split, self.suite.eval_samples, report)
+            return stored
+        samples = self.expert_samples(rep, split, self.suite.eval_samples, report).samples
         problem, instances = self.problem(split), self.instances(rep, split)
         report(f"reference {split.name}", 0, 1)
         reference = problem.evaluate(instances, samples, self.eval_context(rep, split), self._eval_params(problem))
-        self.cache.save("reference", key, _evaluation_to_storage(reference))
+        self.artifacts.put_reference(key, reference)
         return reference
 
     # ----------------------------------------------------------------- jobs
 
-    def run(self, job: Job, report: Report) -> dict[str, Any]:
-        record: dict[str, Any] = {"id": job.id, "key": job.key, "kind": job.kind, "label": job.label, "rep": job.rep,
-                                  "started": time.time()}
+    def run(self, job: Job, report: Report) -> JobRecord:
+        record = JobRecord.start(job)
+        self.artifacts.drain_warnings()
         try:
-            if job.kind == "expert":
-                record.update(self._run_expert(job, report))
-            else:
-                record.update(self._run_cell(job, report))
+            (self._run_expert if job.kind == EXPERT else self._run_cell)(job, record, report)
         except CellInvalid as exc:
-            record.update(status="invalid", message=str(exc))
+            record.status, record.message = INVALID, str(exc)
         except BaseException as exc:  # noqa: BLE001 - any plugin failure becomes a status, sys.exit and
             # KeyboardInterrupt included: workers ignore SIGINT, so these come from plugin code, not from the user
-            record.update(status="error", message=one_line(exc), log=self._log_traceback(job))
-        record["finished"] = time.time()
+            record.status, record.message, record.log = ERROR, one_line(exc), self._log_traceback(job)
+        record.warnings = self.artifacts.drain_warnings()  # cache entries recomputed or not stored
+        record.finished = time.time()
         return record
 
-    def _run_expert(self, job: Job, report: Report) -> dict[str, Any]:
+    def _run_expert(self, job: Job, record: JobRecord, report: Report) -> None:
         suite, rep = self.suite, job.rep
-        self.cache.drain_warnings()
-        record: dict[str, Any] = {"component": suite.expert.name, "display": suite.expert.label, "splits": {}}
-        needs_training_samples = any(self._needs_expert(spec.name) for spec in suite.solvers)
-        if needs_training_samples:
-            _, train_seconds = self.expert_samples(rep, suite.train, suite.expert_samples, report)
-            record["train_seconds_per_instance"] = train_seconds
+        record.component, record.label = suite.expert.name, suite.expert.label
+        if any(self._needs_expert(spec.name) for spec in suite.solvers):
+            record.train_seconds_per_instance = self.expert_samples(rep, suite.train, suite.expert_samples,
+                                                                    report).seconds_per_instance
         for split in suite.tests:
-            samples, seconds = self.expert_samples(rep, split, suite.eval_samples, report)
+            run = self.expert_samples(rep, split, suite.eval_samples, report)
             problem, instances = self.problem(split), self.instances(rep, split)
             reference = self.reference(rep, split, report)
             report(f"evaluate {split.name}", 0, 1)
             # scored once more against itself, so the expert's row carries its ratios (1 by definition)
-            evaluation = problem.evaluate(instances, samples, self.eval_context(rep, split), self._eval_params(problem), reference)
-            metrics = dict(evaluation.metrics, sample_seconds_per_network=seconds, expert_seconds_per_network=seconds)
-            record["splits"][split.name] = {"metrics": metrics}
-            self._write_artifacts(job, split, samples, evaluation, "expert")
-        record["status"] = "ok"
-        return self._with_cache_warnings(record)
-
-    def _with_cache_warnings(self, record: dict[str, Any]) -> dict[str, Any]:
-        """The record, with what went wrong with cache entries during the job (recomputed, not cached)."""
-        warnings = self.cache.drain_warnings()
-        return {**record, "warnings": warnings} if warnings else record
+            evaluation = problem.evaluate(instances, run.samples, self.eval_context(rep, split), self._eval_params(problem),
+                                          reference)
+            seconds = run.seconds_per_instance
+            record.metrics[split.name] = dict(evaluation.metrics, sample_seconds_per_network=seconds,
+                                              expert_seconds_per_network=seconds)
+            self._write_artifacts(job, split, run.samples, evaluation, "expert")
+        record.status = OK
 
     def _needs_expert(self, name: str) -> bool:
         cls = self.registry.solver_class(name, self.suite.problem.name)
@@ -230,37 +173,35 @@ class Workbench:
     def _eval_params(self, problem: Problem):
         return resolve(problem.eval_parameters, self.suite.eval_params)
 
-    def _run_cell(self, job: Job, report: Report) -> dict[str, Any]:
-        suite, rep = self.suite, job.rep
-        self.cache.drain_warnings()
-        spec = suite.solver(job.label)
-        solver = self.registry.make_solver(spec.name, spec.params, suite.problem.name)
-        record: dict[str, Any] = {"component": spec.name, "display": spec.label, "splits": {}}
-        train_problem = self.problem(suite.train)
-        reason = solver.supports(train_problem)
-        if reason:
-            return {**record, "status": "skipped", "message": reason}
-        record.update(self._fit(solver, rep, report))
-        for split in suite.tests:
-            record["splits"][split.name] = {"metrics": self._sample_and_evaluate(job, solver, split, report)}
-        record["status"] = "ok"
-        return self._with_cache_warnings(record)
-
-    def _fit(self, solver: Solver, rep: int, report: Report) -> dict[str, Any]:
+    def _run_cell(self, job: Job, record: JobRecord, report: Report) -> None:
         suite = self.suite
-        expert_samples = None
-        expert_key = None
+        spec = suite.solver(job.entry)
+        record.component, record.label = spec.name, spec.label
+        solver = self.registry.make_solver(spec.name, spec.params, suite.problem.name)
+        reason = solver.supports(self.problem(suite.train))
+        if reason:
+            record.status, record.message = SKIPPED, reason
+            return
+        record.fit_seconds, record.fit_cached = self._fit(solver, job.rep, report)
+        for split in suite.tests:
+            record.metrics[split.name] = self._sample_and_evaluate(job, solver, split, report)
+        record.status = OK
+
+    def _fit(self, solver: Solver, rep: int, report: Report) -> tuple[float, bool]:
+        """(fit seconds, whether the fitted state came from the cache)."""
+        suite = self.suite
+        expert_samples = expert_key = None
         if solver.needs_expert:  # computed here when the expert job did not (no solver of its suite needed them)
-            expert_key = self._expert_key(rep, suite.train, suite.expert_samples)
-            expert_samples, _ = self.expert_samples(rep, suite.train, suite.expert_samples, report)
+            expert_key = self.keys(rep).expert[(suite.train.name, suite.expert_samples)]
+            expert_samples = self.expert_samples(rep, suite.train, suite.expert_samples, report).samples
         seed = self._seed("fit", rep, solver.name)
         fit_params = {p.name: solver.params[p.name] for p in type(solver).parameters if not p.sampling_only}
         key = cache_key("model", solver.name, solver.version, fit_params, seed, expert_key,
                         self.instances(rep, suite.train).fingerprint(), suite.device)
-        stored = self.cache.load("model", key)
+        stored = self.artifacts.model(key)
         if stored is not None:
-            solver.load_state_dict(stored["state"])
-            return {"fit_seconds": stored["fit_seconds"], "fit_cached": True}
+            solver.load_state_dict(stored.state)
+            return stored.fit_seconds, True
         ctx = Context(seed, suite.device, report)
         instances = self.instances(rep, suite.train).to(suite.device)
         samples = expert_samples.to(suite.device) if expert_samples is not None else None
@@ -268,10 +209,10 @@ class Workbench:
         _, seconds = timed(lambda: solver.fit(self.problem(suite.train), instances, samples, ctx), suite.device)
         state = solver.state_dict()
         if state:
-            self.cache.save("model", key, {"state": state, "fit_seconds": seconds})
-        return {"fit_seconds": seconds, "fit_cached": False}
+            self.artifacts.put_model(key, FittedModel(state, seconds))
+        return seconds, False
 
-    def _sample_and_evaluate(self, job: Job, solver: Solver, split: SplitSpec, report: Report) -> dict[str, float]:
+    def _sample_and_evaluate(self, job: Job, solver: Solver, split: SplitSpec, report: Report) -> dict[str, Any]:
         suite, rep = self.suite, job.rep
         problem = self.problem(split)
         instances = self.instances(rep, split)
@@ -299,16 +240,16 @@ class Workbench:
         # a solver's own diagnostics never overwrite the problem's metrics of the same name
         metrics = {**{(f"solver_{k}" if k in evaluation.metrics else k): v for k, v in diagnostics.items()},
                    **evaluation.metrics, "sample_seconds_per_network": per_network}
-        _, expert_seconds = self.expert_samples(rep, split, suite.eval_samples, report)
+        expert_seconds = self.expert_seconds(rep, split, report)
         metrics["expert_seconds_per_network"] = float(expert_seconds)
         metrics["speedup"] = expert_seconds / per_network if per_network > 0 else float("inf")
-        self._write_artifacts(job, split, samples, evaluation, job.label)
+        self._write_artifacts(job, split, samples, evaluation, job.entry)
         return metrics
 
     # ------------------------------------------------------------ artifacts
 
     def _write_artifacts(self, job: Job, split: SplitSpec, samples: torch.Tensor, evaluation: Evaluation, name: str) -> None:
-        dists = self.outdir / "dists" / f"{artifact_name(job.label, job.rep, split.name)}.npz"
+        dists = self.outdir / "dists" / f"{artifact_name(job.entry, job.rep, split.name)}.npz"
         dists.parent.mkdir(parents=True, exist_ok=True)
         payload = {f"dist:{k}": np.asarray(v) for k, v in evaluation.distributions.items()}
         payload.update({f"marker:{d}:{m}": np.asarray(v) for d, ms in evaluation.markers.items() for m, v in ms.items()})
@@ -321,7 +262,7 @@ class Workbench:
             np.savez(path, **arrays)
 
     def _log_traceback(self, job: Job) -> str:
-        path = self.outdir / "logs" / f"{safe_name(job.label)}.rep{job.rep}.log"
+        path = self.outdir / "logs" / f"{safe_name(job.entry)}.rep{job.rep}.log"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(traceback.format_exc())
         return str(path.relative_to(self.outdir))
@@ -356,14 +297,3 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, Mapping) and all(isinstance(k, str) for k in value):
         return {k: _jsonable(v) for k, v in value.items()}
     raise TypeError(f"is of type {type(value).__name__}, not a number, string, list or mapping")
-
-
-def _evaluation_to_storage(evaluation: Evaluation) -> dict[str, Any]:
-    return {
-        "metrics": {k: float(v) for k, v in evaluation.metrics.items()},
-        "per_instance": {k: torch.as_tensor(np.asarray(v)) for k, v in evaluation.per_instance.items()},
-    }
-
-
-def _evaluation_from_storage(stored: dict[str, Any]) -> Evaluation:
-    return Evaluation(metrics=stored["metrics"], per_instance={k: v.numpy() for k, v in stored["per_instance"].items()})

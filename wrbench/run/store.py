@@ -11,14 +11,14 @@ import json
 import os
 import time
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Iterator
 
 from wrbench.core.errors import warn
 from wrbench.core.fsio import json_default
+from wrbench.run.record import ERROR, JobRecord
 
 RESULTS_FILE = "results.jsonl"
-REQUIRED_FIELDS: dict[str, type] = {"id": str, "key": str, "label": str, "rep": int, "status": str}
-RECORD_FIELDS = ("id", "key", "kind", "label", "rep", "started", "finished")
+IDENTITY_FIELDS = ("id", "key", "kind", "entry", "rep", "label", "component", "started", "finished")
 
 
 class ResultStore:
@@ -34,7 +34,7 @@ class ResultStore:
             history.mkdir(parents=True, exist_ok=True)
             os.replace(self.path, history / f"results-{time.strftime('%Y%m%d-%H%M%S')}.jsonl")
 
-    def append(self, record: dict[str, Any]) -> None:
+    def append(self, record: JobRecord) -> None:
         """Append one record; one that cannot be encoded is replaced by an error record saying why, never dropped."""
         self.outdir.mkdir(parents=True, exist_ok=True)
         self._repair_tail()
@@ -65,16 +65,16 @@ class ResultStore:
             handle.truncate(cut)
         warn(f"{self.path}: the last line was torn (a crash mid-write?); moved its {len(fragment)} bytes to {quarantine.name}")
 
-    def records(self) -> list[dict[str, Any]]:
-        """Every intact record; for a cell recorded twice (a resumed run), the last one."""
-        latest: dict[str, dict[str, Any]] = {}
+    def records(self) -> list[JobRecord]:
+        """Every intact record; for a job recorded twice (a resumed run), the last one."""
+        latest: dict[str, JobRecord] = {}
         for record in self._lines():
-            latest[record["id"]] = record
+            latest[record.id] = record
         if self.skipped:
             warn(f"{self.path}: skipped {self.skipped} malformed line(s) (not a job record)")
         return list(latest.values())
 
-    def _lines(self) -> Iterator[dict[str, Any]]:
+    def _lines(self) -> Iterator[JobRecord]:
         self.skipped = 0
         if not self.path.exists():
             return
@@ -88,36 +88,27 @@ class ResultStore:
                     continue
                 yield record
 
-    def finished(self) -> dict[str, dict[str, Any]]:
-        return {r["id"]: r for r in self.records()}
+    def finished(self) -> dict[str, JobRecord]:
+        return {r.id: r for r in self.records()}
 
 
-def _parse(line: bytes) -> dict[str, Any] | None:
+def _parse(line: bytes) -> JobRecord | None:
     """The job record on `line`, or None for anything else (invalid UTF-8 or JSON, a bare value, missing fields)."""
     try:
-        record = json.loads(line.decode("utf-8"))
+        value = json.loads(line.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError):
         return None
-    return record if _is_record(record) else None
+    return JobRecord.from_json(value)
 
 
-def _is_record(value: Any) -> bool:
-    if not isinstance(value, dict):
-        return False
-    for name, kind in REQUIRED_FIELDS.items():
-        if not isinstance(value.get(name), kind) or isinstance(value.get(name), bool):
-            return False
-    splits = value.get("splits", {})
-    return isinstance(splits, dict) and all(isinstance(s, dict) and isinstance(s.get("metrics"), dict) for s in splits.values())
-
-
-def _encode(record: dict[str, Any]) -> bytes:
+def _encode(record: JobRecord) -> bytes:
     """The record as one JSON line; if it cannot be encoded, an error record that names the reason."""
+    data = record.to_json()
     try:
-        text = json.dumps(record, default=json_default)  # key order kept: it is the problem's metric order
+        text = json.dumps(data, default=json_default)  # key order kept: it is the problem's metric order
     except (TypeError, ValueError) as exc:
-        fallback = {k: record[k] for k in RECORD_FIELDS if k in record}
-        fallback.update(status="error", message=f"the job's record could not be written as JSON ({exc})")
-        warn(f"{record.get('id', '?')}: {fallback['message']}")
+        fallback = {k: data[k] for k in IDENTITY_FIELDS if k in data}
+        fallback.update(status=ERROR, message=f"the job's record could not be written as JSON ({exc})")
+        warn(f"{record.id}: {fallback['message']}")
         text = json.dumps(fallback, default=str)
     return text.encode("utf-8")

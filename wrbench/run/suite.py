@@ -377,7 +377,7 @@ def _params(check: _Checker, cls: type | None, given: Any, path: KeyPath) -> dic
 def _construct(check: _Checker, cls: type | None, given: Any, path: KeyPath) -> tuple[Any, dict]:
     """(instance, resolved parameters) of a component built from the suite's `given` parameters.
 
-    Built for real, as the worker will build it: a constructor's own checks (sum_rate's
+    Built for real, as the worker will build it: a constructor's own checks (e.g. a problem's
     gain_low < gain_high) become suite errors with the key and line. The instance is None
     after an error (or when the class is unknown).
     """
