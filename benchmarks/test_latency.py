@@ -1,4 +1,4 @@
-"""Sampling latency of every registered solver that supports the benchmark problem, and of the expert.
+"""Sampling latency of every registered solver on every problem that declares bench sizes, and of its expert.
 
 Each case times `solver.sample(problem, networks, S, ctx)` for one network
 (B=1) or a batch of networks, at size N, with `wrbench.core.clock.clock` as the
@@ -20,21 +20,20 @@ from __future__ import annotations
 import pytest
 
 from wrbench.core.clock import clock
-from wrbench.latency.bench import calls_per_round, repeated, rounds_for
+from wrbench.latency.calibration import calls_per_round, repeated, rounds_for
 
 pytestmark = pytest.mark.benchmark(timer=clock, group="latency", disable_gc=False)
 
 
-def test_latency(benchmark, bench, case, request):
+def test_latency(benchmark, bench, case, settings):
     if case.error:
         pytest.skip(f"{case.name}: {case.error}")
     prepared = bench.prepare(case)
-    opt = request.config.getoption
     calls = calls_per_round(prepared.first_seconds)
     round_seconds = prepared.first_seconds * calls
-    rounds = rounds_for(round_seconds, opt("max_time"), opt("min_rounds"), opt("max_rounds"))
+    rounds = rounds_for(round_seconds, settings["max_time"], settings["min_rounds"], settings["max_rounds"])
     benchmark.extra_info.update(prepared.extra_info, calls_per_round=calls)
-    benchmark.group = f"N={case.n} B={case.batch}"
+    benchmark.group = f"{case.problem} N={case.n} B={case.batch}"
     calibration = bench.calibration(case.device, round_seconds)
     benchmark.pedantic(repeated(prepared.call, calls), setup=calibration, rounds=rounds, warmup_rounds=1, iterations=1)
     benchmark.extra_info.update(calibration.info(rounds))

@@ -1,4 +1,5 @@
-"""Third-party solvers for the latency-benchmark tests: tiny power_control solvers, one that needs fitting, one broken."""
+"""Third-party components for the latency-benchmark tests: tiny solvers (one needs fitting, one is broken), and a
+problem with its own bench sizes and an expert, found by discovery from their declarations alone."""
 from __future__ import annotations
 
 import os
@@ -6,8 +7,9 @@ import time
 
 import torch
 
+from toy_plugin import Toy
 from wrbench import hookimpl
-from wrbench.api import Solver
+from wrbench.api import Expert, Solver
 from wrbench.params import Param
 
 WRBENCH_API_VERSION = "1.0"
@@ -17,7 +19,7 @@ class Tiny(Solver):
     """Half power after a pause of BENCH_TINY_DELAY seconds (default 1 ms)."""
 
     name = "bench_tiny"
-    problems = ("power_control",)
+    problems = ("power_control", "bench_toy")
     needs_expert = False
 
     def sample(self, problem, instances, n_samples, ctx):
@@ -31,6 +33,7 @@ class FitMe(Tiny):
     name = "bench_fitme"
     needs_expert = True
     parameters = (Param("train_steps", int, 1000, "optimizer steps", min=0),)
+    bench_fit_params = {"train_steps": 0}
 
     def fit(self, problem, instances, expert_samples, ctx):
         assert expert_samples is not None and expert_samples.shape[0] == len(instances)
@@ -53,6 +56,34 @@ class Broken(Tiny):
 
     def __init__(self, params=None, **overrides):
         raise ImportError("half-written solver")
+
+
+class BenchToy(Toy):
+    """The toy problem, timed at its own sizes of `dim`."""
+
+    name = "bench_toy"
+    size_parameter = "dim"
+    bench_sizes = {"cpu": (2, 4)}
+
+
+class BenchToyExpert(Expert):
+    """The middle of the box: the reference found as the first expert that supports bench_toy."""
+
+    name = "bench_toy_expert"
+    problems = ("bench_toy",)
+
+    def solve(self, problem, instances, n_samples, ctx):
+        return torch.full((len(instances), n_samples, problem.decision_dim(instances)), 0.5, dtype=torch.float64)
+
+
+@hookimpl
+def register_problems(register):
+    register(BenchToy)
+
+
+@hookimpl
+def register_experts(register):
+    register(BenchToyExpert)
 
 
 @hookimpl

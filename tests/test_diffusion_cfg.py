@@ -6,7 +6,7 @@ import io
 import pytest
 import torch
 from test_diffusion_toy import ToyProblem, bimodal_expert, one_thread
-from wrbench_plugins.diffusion.base import Codec, project_simplex
+from wrbench_plugins.diffusion.base import Codec
 from wrbench_plugins.diffusion.cfg import CFGSolver
 
 from wrbench.api import Budget, Context, Instances
@@ -36,14 +36,6 @@ def test_guidance_zero_is_the_conditional_model() -> None:
     assert torch.equal(solver.guided(cond, 0.0)(x, t), conditional)
     assert torch.allclose(solver.guided(cond, 2.0)(x, t), 3 * conditional - 2 * unconditional, atol=1e-6)
     assert not torch.allclose(conditional, unconditional)
-
-
-def test_simplex_projection_reaches_zeros() -> None:
-    u = torch.tensor([[0.9, 0.5, -0.2], [0.2, 0.3, 0.5], [2.0, -1.0, -1.0]])
-    p = project_simplex(u)
-    assert torch.allclose(p.sum(-1), torch.ones(3)) and (p >= 0).all()
-    assert torch.allclose(p[1], u[1]) and torch.equal(p[2], torch.tensor([1.0, 0.0, 0.0]))
-    assert p[0, 2] == 0.0
 
 
 def test_budget_codec_round_trip_and_feasibility() -> None:

@@ -7,9 +7,10 @@ import torch
 from torch import nn
 
 from wrbench.api import Instances, Problem
+from wrbench.fitting import affine_stats
 from wrbench.params import Param
 
-from .base import DiffusionSolver, affine_stats, diffusion_parameters
+from .base import DiffusionSolver, diffusion_parameters
 from .mlp import CFGDenoiser
 from .schedules import Schedule
 from .training import diffusion_loss
@@ -27,9 +28,9 @@ class CFGSolver(DiffusionSolver):
         Param("hidden", int, 256, "hidden width of the MLP denoiser", min=1),
         Param("depth", int, 3, "residual MLP blocks", min=1),
         Param("p_uncond", float, 0.1, "probability of dropping the condition in training (DiffSG: 0.1)", min=0.0, max=1.0),
+        # DiffSG's w = 500 (with T = 20) over-sharpens unless x0 is clipped
         Param("guidance", float, 1.0, "guidance weight w in eps = (1 + w) eps(y, x, t) - w eps(y, t); 0 = purely "
-              "conditional (DiffSG uses 500 with T = 20, which over-sharpens unless clipped)", min=0.0,
-              sampling_only=True),
+              "conditional (DiffSG: 500 with T = 20)", min=0.0, sampling_only=True),
         Param("batch_size", int, 256, "(instance, expert sample) pairs per training step", min=1),
     )
 

@@ -6,11 +6,11 @@ from typing import Any
 import torch
 from torch import nn
 
-from wrbench.api import Box, Instances, Problem
+from wrbench.api import Instances, Problem
+from wrbench.fitting import affine_stats
 from wrbench.params import Param
 
-from .base import DiffusionSolver, affine_stats, diffusion_parameters
-from .gnn import GDMDenoiser
+from .base import DiffusionSolver, diffusion_parameters
 from .schedules import Schedule
 from .training import diffusion_loss
 
@@ -23,11 +23,7 @@ def shift_weights(graph: Any, shift: str, exponent: float) -> torch.Tensor | Non
 
     Why not the log gains: they squeeze a 60 dB range of interference into weights
     0.3-0.9 of one network-wide scale, so S barely tells a harmful interferer from a
-    harmless one. Measured on 16 unseen power_control networks (N = 30, f_min = 1,
-    32 training networks, 400 fit steps at lr 2e-3): log_gain reached 0.942 of the
-    expert's mean rate and feasible 0.971 (expert 0.990); ratio^1 0.952 / 0.988;
-    ratio^0.5 0.963 / 0.990; ratio^0.25 0.965 / 0.977. With ratio^0.5, 800 steps at
-    lr 4e-3 (the defaults): 0.975 / 0.983 (expert 0.988).
+    harmless one; the interference ratio weighs each interferer against the victim's own signal.
     """
     ratio = getattr(graph, "interference_ratio", None)
     if shift == "log_gain" or (shift == "auto" and ratio is None):
@@ -46,10 +42,10 @@ class GDMSolver(DiffusionSolver):
     test_params = {"train_steps": 3, "diffusion_steps": 10, "sample_steps": 3, "hidden": 8, "layers": 1}
     requires = frozenset({"graph"})
     parameters = diffusion_parameters(train_steps=800, lr=4e-3) + (
-        Param("hidden", int, 64, "hidden features per node F (paper: 1024; 64 fits a 1-2 minute CPU fit at N = 30)",
-              min=1),
+        Param("hidden", int, 64, "hidden features per node F (paper: 1024)", min=1),  # 64: a CPU fit at N = 30 in minutes
         Param("layers", int, 4, "graph-filter layers L (paper: 6)", min=1),
         Param("taps", int, 2, "filter taps K of each TAGConv layer (paper: 2)", min=1),
+        # on unseen power_control networks (N = 30) ratio^0.5 beat log_gain in mean rate and feasibility
         Param("shift", str, "auto", "edge weights of the graph shift operator: 'log_gain' = the graph's "
               "edge_weight (the paper's normalized log(1 + H / sigma2)); 'interference' = its interference_ratio "
               "H[j, i] / H[i, i], capped at 1 and raised to shift_exponent; 'auto' = interference where the graph "
@@ -70,8 +66,9 @@ class GDMSolver(DiffusionSolver):
         return (g.x.float() - mean) / std, g.edge_index, shift_weights(g, self.params.shift, self.params.shift_exponent)
 
     def _prepare(self, problem: Problem, instances: Instances, y0: torch.Tensor, device: str) -> None:
-        if not isinstance(problem.decision_set(instances), Box):
-            raise TypeError("gdm diffuses one value per node and needs a box decision set")
+        dim = problem.decision_dim(instances)
+        if problem.decision_set(instances).unit_dim(dim) != dim:
+            raise TypeError("gdm diffuses one value per node: its decision set needs one unit coordinate per decision")
         g = problem.graph(instances)
         if g.num_nodes != y0.shape[0] * y0.shape[2]:
             raise ValueError(f"graph has {g.num_nodes} nodes, expected one per coordinate ({y0.shape[0]} x {y0.shape[2]})")
@@ -79,6 +76,8 @@ class GDMSolver(DiffusionSolver):
         self.meta = {"node_features": int(g.x.shape[-1]), "x_mean": mean, "x_std": std}
 
     def _build(self) -> nn.Module:
+        from .gnn import GDMDenoiser  # torch_geometric loads in seconds: only when a model is built
+
         p = self.params
         return GDMDenoiser(self.meta["node_features"], p.diffusion_steps, p.hidden, p.layers, p.taps, p.normalize_gso,
                            p.both_directions)

@@ -1,4 +1,4 @@
-"""The denoising objective and a batched training loop with progress, EMA and a cosine learning rate.
+"""The denoising objective and the learning-rate schedule of the diffusion fits (the loop is `wrbench.fitting.train`).
 
 The network may predict eps, x0 or v (`PREDICTIONS`); the loss is always the eps-space DDPM
 loss of eq. (8) in 2504.20277, optionally reweighted per timestep, so the parametrization
@@ -6,15 +6,10 @@ and the weighting are independent choices.
 """
 from __future__ import annotations
 
-import copy
 import math
-import time
 from typing import Callable
 
 import torch
-from torch import nn
-
-from wrbench.api import Context
 
 from .schedules import Schedule
 
@@ -71,38 +66,6 @@ def eps_function(model: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], sc
     return eps_fn
 
 
-def train(net: nn.Module, batch_loss: Callable[[torch.Generator], torch.Tensor], steps: int, lr: float, ctx: Context,
-          stage: str = "train", ema_decay: float = 0.99, warmup: int = 20, grad_clip: float = 1.0) -> list[float]:
-    """Adam with warmup and cosine decay to lr/10, gradient clipping, EMA weights copied into `net` at the end.
-
-    `batch_loss(generator)` draws a minibatch and returns its loss; the generator comes from
-    `ctx`, so a fit is reproducible. Reports `ctx.progress(stage, step, steps, loss=, eta_s=)`.
-    Returns the loss per step.
-    """
-    gen = ctx.generator(stage, "batches")
-    opt = torch.optim.Adam(net.parameters(), lr=lr)
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda k: min(1.0, (k + 1) / warmup) * (0.1 + 0.45 * (1 + math.cos(math.pi * k / max(steps, 1)))))
-    ema = copy.deepcopy(net).requires_grad_(False)
-    losses: list[float] = []
-    smooth, start = None, time.perf_counter()
-    net.train()
-    for step in range(steps):
-        loss = batch_loss(gen)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        nn.utils.clip_grad_norm_(net.parameters(), grad_clip)
-        opt.step()
-        sched.step()
-        with torch.no_grad():
-            for p_ema, p in zip(ema.parameters(), net.parameters()):
-                p_ema.lerp_(p, 1 - ema_decay)
-        value = float(loss.detach())
-        losses.append(value)
-        smooth = value if smooth is None else 0.95 * smooth + 0.05 * value
-        if (step + 1) % 10 == 0 or step + 1 == steps:
-            elapsed = time.perf_counter() - start
-            ctx.progress(stage, step + 1, steps, loss=smooth, eta_s=elapsed / (step + 1) * (steps - step - 1))
-    net.load_state_dict(ema.state_dict())
-    net.eval()
-    return losses
+def warmup_cosine(steps: int, warmup: int = 20) -> Callable[[int], float]:
+    """Learning-rate factor of step k: linear warmup over `warmup` steps times a cosine decay from 1 to a tenth."""
+    return lambda k: min(1.0, (k + 1) / warmup) * (0.1 + 0.45 * (1 + math.cos(math.pi * k / max(steps, 1))))

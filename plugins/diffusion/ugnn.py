@@ -10,7 +10,6 @@ from wrbench.api import Instances, Problem
 from wrbench.params import Param
 
 from .gdm import GDMSolver
-from .unet import EdgeWeightsAndBatch, UGNNDenoiser
 
 
 class UGNNSolver(GDMSolver):
@@ -38,9 +37,13 @@ class UGNNSolver(GDMSolver):
         batch = torch.arange(len(instances), device=device).repeat_interleave(per_graph)
         if batch.numel() != node_x.shape[0]:
             raise ValueError(f"ugnn needs graphs of equal size: {node_x.shape[0]} nodes for {len(instances)} instances")
+        from .unet import EdgeWeightsAndBatch  # torch_geometric loads in seconds: only when a model is built
+
         return node_x, edge_index, EdgeWeightsAndBatch(edge_weight, batch)
 
     def _build(self) -> nn.Module:
+        from .unet import UGNNDenoiser  # torch_geometric loads in seconds: only when a model is built
+
         p = self.params
         return UGNNDenoiser(self.meta["node_features"], p.diffusion_steps, p.hidden, p.levels, p.layers, p.taps,
                             p.ratio, p.stride, p.normalize_gso, p.both_directions)

@@ -5,21 +5,20 @@ lands between modes; that is the point of comparing it with the diffusion polici
 """
 from __future__ import annotations
 
-import time
-from typing import Any, Mapping
-
 import torch
 from torch import nn
-from torch_geometric.nn import TAGConv
 
-from wrbench.api import Box, Budget, Context, DecisionSet, Instances, Problem, Solver
-from wrbench.params import Param, resolve
+from wrbench.api import Context, DecisionSet, Instances, Problem
+from wrbench.fitting import NetSolver, affine_stats, train
+from wrbench.params import Param
 
 
 class GraphRegressor(nn.Module):
     """Node-wise MLP encoder, `layers` residual TAGConv filters, node-wise readout: one value per node."""
 
     def __init__(self, in_features: int, hidden: int, layers: int, taps: int):
+        from torch_geometric.nn import TAGConv  # torch_geometric loads in seconds: only when a model is built
+
         super().__init__()
         self.enc = nn.Sequential(nn.Linear(in_features, hidden), nn.SiLU())
         self.convs = nn.ModuleList([TAGConv(hidden, hidden, K=taps) for _ in range(layers)])
@@ -48,26 +47,24 @@ class FlatRegressor(nn.Module):
         return self.net(x)
 
 
-def _unit(dset: DecisionSet, x: torch.Tensor) -> torch.Tensor:
-    """Decisions (B, S, D) -> targets in units of the set (box fractions, or budget shares)."""
-    if isinstance(dset, Box):
-        low, high = dset.low.to(x).unsqueeze(-2), dset.high.to(x).unsqueeze(-2)
-        return (x - low) / torch.clamp(high - low, min=1e-30)
-    if isinstance(dset, Budget):
-        return x / dset.total.to(x)[:, None, None]
-    raise TypeError(f"unsupported decision set {type(dset).__name__}")
+def _unit_targets(dset: DecisionSet, x: torch.Tensor) -> torch.Tensor:
+    """Decisions (B, S, D) -> their first D unit coordinates (cube coordinates, or simplex shares without the slack)."""
+    return dset.to_unit(x)[..., : x.shape[-1]]
 
 
-def _from_unit(dset: DecisionSet, u: torch.Tensor) -> torch.Tensor:
-    """Predicted units (B, D) -> a feasible decision (B, D) (sigmoid keeps box outputs inside; budgets are projected)."""
-    if isinstance(dset, Box):
-        low, high = dset.low.to(u), dset.high.to(u)
-        return low + torch.sigmoid(u) * (high - low)
-    x = torch.relu(u).unsqueeze(1) * dset.total.to(u)[:, None, None]
-    return dset.project(x).squeeze(1)
+def _decisions(dset: DecisionSet, out: torch.Tensor) -> torch.Tensor:
+    """Network outputs (B, D) -> feasible decisions (B, D): on a cube, sigmoids of the outputs are the unit
+    coordinates; on a simplex, the outputs clipped at zero are the shares (the slack takes the rest), and
+    the set's projection scales them down where they exceed it."""
+    if dset.unit_domain == "cube":
+        u = torch.sigmoid(out)
+    else:
+        shares = torch.relu(out)
+        u = torch.cat([shares, 1.0 - shares.sum(-1, keepdim=True)], dim=-1)
+    return dset.project(dset.from_unit(u.unsqueeze(1), repair=False)).squeeze(1)
 
 
-class DiscriminativeSolver(Solver):
+class DiscriminativeSolver(NetSolver):
     """Deterministic MSE regressor (GNN on the graph view, else MLP on the flat view); same output for every sample."""
 
     name = "discriminative"
@@ -85,11 +82,6 @@ class DiscriminativeSolver(Solver):
         Param("view", str, "auto", "'auto' uses the graph view when the problem offers one, else the flat view",
               choices=("auto", "graph", "flat")),
     )
-
-    def __init__(self, params: Mapping[str, Any] | None = None, **overrides: Any):
-        super().__init__(params, **overrides)
-        self.net: nn.Module | None = None
-        self.meta: dict[str, Any] = {}
 
     def supports(self, problem: Problem) -> str | None:
         if not {"graph", "flat"} & set(problem.views):
@@ -124,50 +116,24 @@ class DiscriminativeSolver(Solver):
         dset = problem.decision_set(instances)
         view = self.params.view if self.params.view != "auto" else ("graph" if "graph" in problem.views else "flat")
         raw = problem.graph(instances).x if view == "graph" else problem.flat(instances)
-        flat = raw.float().reshape(-1, raw.shape[-1])
-        std = flat.std(0) if flat.shape[0] > 1 else torch.ones(flat.shape[-1])
-        self.meta = {"view": view, "in_features": int(flat.shape[-1]), "out_features": int(expert_samples.shape[-1]),
-                     "box": isinstance(dset, Box), "mean": flat.mean(0).cpu(),
-                     "std": torch.where(std > 1e-3, std, torch.ones_like(std)).cpu()}
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(ctx.generator("init", device="cpu").initial_seed())
-            self.net = self._build().to(device)
+        mean, std = affine_stats(raw)
+        self.meta = {"view": view, "in_features": int(raw.shape[-1]), "out_features": int(expert_samples.shape[-1]),
+                     "box": dset.unit_domain == "cube", "mean": mean.cpu(), "std": std.cpu()}
+        self._init_net(ctx, device)
         # MSE against every sample = MSE against their mean plus a constant, so regress onto the mean.
-        # Box targets live in logit space's image (0, 1): regress the sigmoid output, not the logits.
-        target = _unit(dset, expert_samples.to(device).float()).mean(1)
-        opt = torch.optim.Adam(self.net.parameters(), lr=self.params.lr)
-        start, steps = time.perf_counter(), self.params.train_steps
-        for step in range(steps):
+        # Cube targets live in the sigmoid's image (0, 1): regress the sigmoid output, not the logits.
+        target = _unit_targets(dset, expert_samples.to(device).float()).mean(1)
+
+        def loss(_: torch.Generator) -> torch.Tensor:  # full batch: no draws
             out = self._predict(problem, instances, device)
             pred = torch.sigmoid(out) if self.meta["box"] else out
-            loss = ((pred - target) ** 2).mean()
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            if (step + 1) % 10 == 0 or step + 1 == steps:
-                elapsed = time.perf_counter() - start
-                ctx.progress(f"fit {self.name}", step + 1, steps, loss=float(loss.detach()),
-                             eta_s=elapsed / (step + 1) * (steps - step - 1))
-        self.net.eval()
+            return ((pred - target) ** 2).mean()
+
+        train(self.net, loss, self.params.train_steps, self.params.lr, ctx, stage=f"fit {self.name}")
 
     @torch.no_grad()
     def sample(self, problem: Problem, instances: Instances, n_samples: int, ctx: Context) -> torch.Tensor:
-        if self.net is None:
-            raise RuntimeError("discriminative must be fitted (or loaded) before sampling")
+        self._fitted_net().to(ctx.device)
         instances = instances.to(ctx.device)
-        self.net.to(ctx.device)
-        x = _from_unit(problem.decision_set(instances), self._predict(problem, instances, ctx.device))
+        x = _decisions(problem.decision_set(instances), self._predict(problem, instances, ctx.device))
         return x.unsqueeze(1).expand(-1, n_samples, -1).contiguous()
-
-    def state_dict(self) -> dict[str, Any]:
-        if self.net is None:
-            raise RuntimeError("discriminative has no fitted state")
-        return {"params": dict(self.params), "meta": dict(self.meta),
-                "net": {k: v.detach().cpu() for k, v in self.net.state_dict().items()}}
-
-    def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        self.params = resolve(self.parameters, state["params"])
-        self.meta = dict(state["meta"])
-        self.net = self._build()
-        self.net.load_state_dict(state["net"])
-        self.net.eval()

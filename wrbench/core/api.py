@@ -17,6 +17,7 @@ from typing import Any, Callable, ClassVar, Mapping
 import numpy as np
 import torch
 
+from wrbench.core.geometry import project_simplex, uniform_simplex
 from wrbench.core.params import Param, Params, resolve
 
 # --------------------------------------------------------------------------- data
@@ -76,7 +77,11 @@ class DecisionSet:
     def describe(self) -> str:
         raise NotImplementedError
 
-    # Geometry, so that solvers and the harness never branch on the type of a set.
+    # Geometry, so that solvers and the harness never branch on the type of a set. Unit coordinates
+    # live in the set's unit domain, named by `unit_domain`: "cube" ([0, 1]^D') or "simplex" (the
+    # probability simplex of D' coordinates); a solver may pick its output squashing by it.
+
+    unit_domain: ClassVar[str] = "cube"
 
     def unit_dim(self, dim: int) -> int:
         """Size D' of the unit coordinates of a decision of size D (`to_unit`)."""
@@ -86,42 +91,82 @@ class DecisionSet:
         """x (B, S, D) in the set -> its unit coordinates (B, S, D'), in the set's unit domain."""
         raise NotImplementedError
 
-    def from_unit(self, u: torch.Tensor) -> torch.Tensor:
-        """Unit coordinates (B, S, D') -> decisions (B, S, D) in the set; u outside the unit domain is first
-        mapped onto it (clamped or projected), so every output is feasible."""
+    def from_unit(self, u: torch.Tensor, repair: bool = True) -> torch.Tensor:
+        """Unit coordinates (B, S, D') -> decisions (B, S, D). With `repair`, u outside the unit domain is
+        first mapped onto it (clamped or projected), so every output is feasible; without, only the
+        affine inverse of `to_unit` is applied, for a caller that repairs the decisions itself."""
         raise NotImplementedError
 
-    def uniform(self, n_samples: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        """n_samples decisions (B, n_samples, D) drawn uniformly from the set of each instance."""
+    def unit_violations(self, u: torch.Tensor, atol: float = 1e-6) -> dict[str, torch.Tensor]:
+        """Boolean masks of where unit coordinates u (B, S, D') leave the unit domain, by what `from_unit`
+        then repairs (e.g. {"clamped": per coordinate}), so a solver can report how often its raw output
+        needed repair."""
+        raise NotImplementedError
+
+    def uniform(self, n_samples: int, dim: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """n_samples decisions (B, n_samples, dim) drawn uniformly from the set of each instance."""
         raise NotImplementedError
 
 
 @dataclass
 class Box(DecisionSet):
-    """Coordinate-wise bounds `low <= x <= high`; low/high broadcast to (B, D)."""
+    """Coordinate-wise bounds `low <= x <= high`; low/high broadcast to (B, D). Unit domain: the cube."""
 
     low: torch.Tensor
     high: torch.Tensor
     enforce: str = "invalid"
 
     def contains(self, x: torch.Tensor, atol: float = 1e-6) -> torch.Tensor:
-        low, high = self.low.to(x).unsqueeze(-2), self.high.to(x).unsqueeze(-2)
+        low, high = self._bounds(x)
         scale = torch.clamp(high - low, min=1e-30)
         return ((x >= low - atol * scale) & (x <= high + atol * scale)).all(dim=-1)
 
     def project(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.maximum(torch.minimum(x, self.high.to(x).unsqueeze(-2)), self.low.to(x).unsqueeze(-2))
+        low, high = self._bounds(x)
+        return torch.maximum(torch.minimum(x, high), low)
 
     def describe(self) -> str:
         return f"box [{float(self.low.min()):g}, {float(self.high.max()):g}]^D"
 
+    def _bounds(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """low and high as (B, 1, D) in x's dtype and device."""
+        return self.low.to(x).unsqueeze(-2), self.high.to(x).unsqueeze(-2)
+
+    def unit_dim(self, dim: int) -> int:
+        return dim
+
+    def to_unit(self, x: torch.Tensor) -> torch.Tensor:
+        """Each coordinate's position between its bounds, (x - low) / (high - low)."""
+        low, high = self._bounds(x)
+        return (x - low) / torch.clamp(high - low, min=1e-30)
+
+    def from_unit(self, u: torch.Tensor, repair: bool = True) -> torch.Tensor:
+        low, high = self._bounds(u)
+        if not repair:
+            return low + u * (high - low)
+        return self.project(low + u.clamp(0.0, 1.0) * (high - low))
+
+    def unit_violations(self, u: torch.Tensor, atol: float = 1e-6) -> dict[str, torch.Tensor]:
+        """{"clamped": (B, S, D')}: the coordinates outside [0, 1], which `from_unit` clamps onto a bound."""
+        return {"clamped": (u < -atol) | (u > 1 + atol)}
+
+    def uniform(self, n_samples: int, dim: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        low, high = self.low.double().unsqueeze(-2), self.high.double().unsqueeze(-2)
+        low, high = low.expand(-1, -1, dim), high.expand(-1, -1, dim)  # bounds given per instance broadcast
+        u = torch.rand(low.shape[0], n_samples, dim, generator=generator, dtype=torch.float64, device=low.device)
+        return (low + (high - low) * u).to(self.low.dtype)
+
 
 @dataclass
 class Budget(DecisionSet):
-    """Nonnegative vectors whose sum stays within a per-instance `total` (B,)."""
+    """Nonnegative vectors whose sum stays within a per-instance `total` (B,).
+
+    Unit domain: the simplex of D + 1 coordinates, the shares x / total plus the unused slack.
+    """
 
     total: torch.Tensor
     enforce: str = "score"
+    unit_domain: ClassVar[str] = "simplex"
 
     def contains(self, x: torch.Tensor, atol: float = 1e-6) -> torch.Tensor:
         total = self.total.to(x).unsqueeze(-1)
@@ -136,6 +181,34 @@ class Budget(DecisionSet):
 
     def describe(self) -> str:
         return "x >= 0, sum(x) <= P"
+
+    def _total(self, x: torch.Tensor) -> torch.Tensor:
+        """total as (B, 1, 1) in x's dtype and device."""
+        return self.total.to(x)[:, None, None]
+
+    def unit_dim(self, dim: int) -> int:
+        return dim + 1  # the shares plus the unused slack
+
+    def to_unit(self, x: torch.Tensor) -> torch.Tensor:
+        """The shares x / total plus the slack 1 - sum(x) / total: a point of the (D+1)-simplex."""
+        u = x / self._total(x)
+        return torch.cat([u, 1.0 - u.sum(-1, keepdim=True)], dim=-1)
+
+    def from_unit(self, u: torch.Tensor, repair: bool = True) -> torch.Tensor:
+        """The shares (after the Euclidean projection onto the simplex, with `repair`) times total; the slack is dropped."""
+        return (project_simplex(u) if repair else u)[..., :-1] * self._total(u)
+
+    def unit_violations(self, u: torch.Tensor, atol: float = 1e-6) -> dict[str, torch.Tensor]:
+        """{"infeasible": (B, S)}: points whose shares (the slack coordinate aside) are not a feasible
+        decision, a negative share or shares summing past 1, which `from_unit`'s projection moves."""
+        shares = u[..., :-1]
+        return {"infeasible": (shares < -atol).any(-1) | (shares.sum(-1) > 1 + atol)}
+
+    def uniform(self, n_samples: int, dim: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """The shares of points drawn uniformly from the (dim + 1)-simplex, times total."""
+        total = self.total.double()
+        u = uniform_simplex((total.shape[0], n_samples), dim + 1, generator, total.device)
+        return (u[..., :-1] * total[:, None, None]).to(self.total.dtype)
 
 
 @dataclass
@@ -445,6 +518,8 @@ __all__ = [
     "DecisionSet",
     "Box",
     "Budget",
+    "project_simplex",
+    "uniform_simplex",
     "Evaluation",
     "ProgressFn",
     "Context",

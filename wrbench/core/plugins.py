@@ -101,8 +101,8 @@ class Registry:
     """Loaded components by kind and name, plus a record of every plugin tried.
 
     A name maps to one class, or to several (variants) when each declares its own,
-    disjoint `problems`: `exhaustive` is a grid + LP expert for power_control and a
-    grid search for sum_rate. Lookups pass the problem in use to pick the variant.
+    disjoint `problems` (e.g. an `exhaustive` expert per problem). Lookups pass the
+    problem in use to pick the variant.
     """
 
     components: dict[str, dict[str, list[type]]] = field(default_factory=lambda: {k: {} for k in KIND_BASES})

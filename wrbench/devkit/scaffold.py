@@ -119,7 +119,7 @@ A wrbench plugin that registers the solver `$solver`.
 pip install -e .                 # registers the plugin (entry point group `wrbench`)
 pytest                           # the wrbench conformance kit on `$solver`
 wrbench plugins                  # lists `$solver` next to the bundled plugins
-wrbench run suites/power_control.yaml --set 'solvers=[{name: $solver}, {name: full_power}]'
+wrbench run SUITE.yaml --set 'solvers=[{name: $solver}]'   # any suite of a problem it supports
 ```
 
 Without installing, load the module by its import path from this folder:
@@ -175,10 +175,11 @@ class $cls(Solver):
 
     name = "$solver"
     version = "1"              # bump when a change alters results: cached models are keyed by it
-    problems = None            # or a tuple of problem names, e.g. ("power_control",)
+    problems = None            # or a tuple of problem names, e.g. ("my_problem",)
     requires = frozenset()     # views the solver needs, e.g. frozenset({"graph"}) or {"flat"}
     stochastic = True          # False: the S samples of an instance must be identical
     needs_expert = True        # False: fit receives expert_samples=None
+    test_params = {}           # the conformance kit's cheap overrides, e.g. {"epochs": 2} for a trained model
     parameters = (
         Param("spread", float, 1.0, "multiplies the fitted std when sampling (0: the mean)", min=0.0),
     )

@@ -41,19 +41,6 @@ from wrbench.core.checks import CellInvalid, check_samples
 from wrbench.core.errors import one_line
 from wrbench.core.plugins import DISABLE_ENV, Registry, UnresolvedComponent, load_plugins
 
-#: Small parameters for the bundled problems (merged under the caller's `problem_params`).
-SMALL_PROBLEM_PARAMS: dict[str, dict[str, Any]] = {
-    "power_control": {"n_pairs": 5},
-    "sum_rate": {"channels": 3},
-}
-
-#: The cheapest expert (and its parameters) for the bundled problems; other problems use
-#: the first registered expert (by name) that supports them.
-CHEAP_EXPERTS: dict[str, tuple[str, dict[str, Any]]] = {
-    "power_control": ("primal_dual", {"iterations": 30, "window": 10, "wmmse_iters": 5}),
-    "sum_rate": ("water_filling", {}),
-}
-
 PASSED, FAILED, SKIPPED = "passed", "failed", "skipped"
 
 
@@ -103,11 +90,14 @@ def check_solver(
 ) -> list[CheckResult]:
     """Run every conformance check of solver `name`; returns one result per check and problem.
 
-    - `params`: solver parameters, e.g. a tiny training budget (`{"epochs": 2}`).
+    Components describe their own cheap configuration: the solver's and the problem's
+    `test_params`, and the problem's `test_expert` (built with that expert's `test_params`).
+
+    - `params`: solver parameters, merged over the solver's `test_params` (e.g. `{"epochs": 2}`).
     - `problems`: problem names to check (default: every registered problem the solver supports).
-    - `problem_params`: per-problem parameter overrides, merged over `SMALL_PROBLEM_PARAMS`.
+    - `problem_params`: per-problem parameter overrides, merged over each problem's `test_params`.
     - `expert`: the expert giving training samples: a name, `(name, params)`, or a mapping
-      problem name -> either (default: `CHEAP_EXPERTS`, else the first supporting expert).
+      problem name -> either (default: the problem's `test_expert`, else the first supporting expert).
     - `registry`: loaded plugins (default: entry points plus the `plugins` modules, as `-p`).
     - sizes: `n_train` training instances with `expert_samples` samples each, `n_test` test
       instances with `n_samples` samples each.
@@ -168,6 +158,15 @@ def _missing_solver(name: str, registry: Registry) -> CheckResult:
                        "its register_solvers hook registers a class with this `name`")
 
 
+def _declared_test_params(registry: Registry, kind: str, name: str, problem: str) -> dict[str, Any]:
+    """A component's own `test_params` (none when it is not registered or its name is ambiguous)."""
+    try:
+        cls = registry.solver_class(name, problem) if kind == "solver" else registry.get(kind, name, problem)
+    except LookupError:  # not registered, or a name whose variants serve other problems
+        return {}
+    return dict(getattr(cls, "test_params", {}) or {})
+
+
 class _Setup(Exception):
     """The kit could not prepare a check (not the solver's fault, or the solver's constructor)."""
 
@@ -182,8 +181,8 @@ class _ProblemChecks:
     def __init__(self, name, problem_name, params, problem_params, expert, registry, n_train, n_test, n_samples,
                  expert_samples, seed, device):
         self.name, self.problem_name, self.registry = name, problem_name, registry
-        self.params = dict(params or {})
-        self.problem_params = {**SMALL_PROBLEM_PARAMS.get(problem_name, {}),
+        self.params = {**_declared_test_params(registry, "solver", name, problem_name), **dict(params or {})}
+        self.problem_params = {**_declared_test_params(registry, "problem", problem_name, problem_name),
                                **dict((problem_params or {}).get(problem_name, {}))}
         self.expert_choice = expert
         self.n_train, self.n_test, self.S, self.n_expert = n_train, n_test, n_samples, expert_samples
@@ -256,21 +255,22 @@ class _ProblemChecks:
         choice = self.expert_choice
         if isinstance(choice, Mapping):
             choice = choice.get(self.problem_name)
-        if choice is None:
-            choice = CHEAP_EXPERTS.get(self.problem_name)
-            if choice is not None and not self.registry.has("expert", choice[0]):
-                choice = None
+        if choice is None and problem.test_expert and self.registry.has("expert", problem.test_expert):
+            choice = problem.test_expert
         if choice is None:
             for expert_name in self.registry.names("expert"):
                 try:
-                    candidate = self.registry.get("expert", expert_name, self.problem_name)()
+                    cls = self.registry.get("expert", expert_name, self.problem_name)
+                    candidate = cls(dict(cls.test_params))
                 except UnresolvedComponent:
                     continue
                 if candidate.supports(problem) is None:
                     return candidate
             raise _Setup("expert", f"the solver needs expert samples, but no registered expert supports "
                          f"'{self.problem_name}'", "install the problem's plugin (with its experts) or pass expert=")
-        expert_name, expert_params = (choice, {}) if isinstance(choice, str) else choice
+        expert_name, expert_params = (choice, None) if isinstance(choice, str) else choice
+        if expert_params is None:  # named without parameters: its own cheap configuration
+            expert_params = _declared_test_params(self.registry, "expert", expert_name, self.problem_name)
         try:
             expert = self.registry.get("expert", expert_name, self.problem_name)(dict(expert_params))
         except Exception as exc:  # noqa: BLE001
@@ -480,4 +480,4 @@ def _output_fix(message: str) -> str:
     return "see the message"
 
 
-__all__ = ["CheckResult", "check_solver", "assert_conformant", "format_results", "SMALL_PROBLEM_PARAMS", "CHEAP_EXPERTS"]
+__all__ = ["CheckResult", "check_solver", "assert_conformant", "format_results"]

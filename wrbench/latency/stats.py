@@ -9,7 +9,7 @@ A latency counts as *regressed* only when both hold:
 On a shared machine the speed of the machine itself drifts between two runs
 (another process starts), which makes every round of the later run slower at
 once; the test cannot tell that from slower code. So each round is paired with
-a timing of a fixed calibration kernel (`wrbench.bench.CalibrationKernel`), and
+a timing of a fixed calibration kernel (`wrbench.latency.calibration.CalibrationKernel`), and
 when both runs carry these the rule is applied to *calibrated* rounds (round
 seconds / its calibration seconds); the raw rule remains for runs without them.
 

@@ -14,10 +14,9 @@ from typing import Any
 import pandas as pd
 
 from wrbench.run.plan import EXPERT
-from wrbench.run.record import OK, STATUSES, JobRecord
+from wrbench.run.record import HARNESS_METRICS, OK, STATUSES, JobRecord
 from wrbench.run.store import ResultStore
 
-HARNESS_METRICS = ["sample_seconds_per_network", "expert_seconds_per_network", "speedup", "fit_seconds"]
 
 
 @dataclass

@@ -14,7 +14,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from wrbench.core.fsio import write_json
-from wrbench.report.leaderboard import HARNESS_METRICS, Leaderboard
+from wrbench.report.leaderboard import Leaderboard
+from wrbench.run.record import HARNESS_METRICS
 from wrbench.report.plots import write_plots
 
 FORMATS = ("md", "html", "csv", "json")

@@ -15,6 +15,8 @@ from wrbench.run.plan import Job
 OK, SKIPPED, INVALID, ERROR, TIMEOUT = "ok", "skipped", "invalid", "error", "timeout"
 STATUSES = (OK, SKIPPED, INVALID, ERROR, TIMEOUT)  # best first: a board row shows its worst
 FAILED = (ERROR, TIMEOUT, INVALID)
+# what the stages measure for every policy, beside the problem's own metrics
+HARNESS_METRICS = ("sample_seconds_per_network", "expert_seconds_per_network", "speedup", "fit_seconds")
 
 
 @dataclass

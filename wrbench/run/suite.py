@@ -344,7 +344,7 @@ def _metrics(check: _Checker, problem_cls: type | None, names: Sequence[str], pa
     """Reject metric names the problem never reports (a typo would leave the board unranked)."""
     if problem_cls is None or not problem_cls.metrics:
         return  # a problem that does not declare its metrics cannot be checked before it runs
-    from wrbench.report.leaderboard import HARNESS_METRICS
+    from wrbench.run.record import HARNESS_METRICS
 
     known = set(problem_cls.metrics) | set(HARNESS_METRICS)
     for name in names:

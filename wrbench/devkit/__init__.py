@@ -1,0 +1,1 @@
+"""Tools for plugin authors: the conformance kit and the plugin scaffold."""

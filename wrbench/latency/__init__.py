@@ -1,0 +1,1 @@
+"""Sampling-latency benchmarks: cases from component declarations, calibration, storage, comparison."""

@@ -1,0 +1,141 @@
+"""What the latency benchmarks time, found from the plugins' own declarations.
+
+A *case* is one component (a registered solver, or the problem's reference
+expert) on one problem at one size N and one batch of networks, producing S
+samples per network. A problem takes part when it declares a `size_parameter`
+and `bench_sizes` (per device kind); its `test_expert` (or the first
+registered expert that supports it) is the reference. `discover` never raises
+for a broken component: a solver that cannot be built becomes cases carrying
+its error, so a plugin still being written does not break the list.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+from wrbench.core.api import Problem
+from wrbench.core.errors import one_line
+from wrbench.core.plugins import Registry
+from wrbench.latency.options import DEFAULTS
+
+
+def device_kind(device: str) -> str:
+    """The key of `Problem.bench_sizes` for a device: "cuda" for any CUDA device, else "cpu"."""
+    return "cuda" if str(device).startswith("cuda") else "cpu"
+
+
+@dataclass(frozen=True)
+class Case:
+    """One benchmark: `name` (role `solver`, or `expert` for the reference) on `problem` at size n."""
+
+    role: str
+    name: str
+    problem: str
+    size_param: str
+    n: int
+    batch: int
+    samples: int
+    device: str = "cpu"
+    error: str | None = None
+
+    @property
+    def id(self) -> str:
+        return f"{self.problem}/{self.name}-N{self.n}-B{self.batch}"
+
+    def info(self) -> dict[str, Any]:
+        return {"case": self.id, "role": self.role, "component": self.name, "n": self.n, "batch": self.batch,
+                "samples": self.samples, "device": self.device, "problem": self.problem,
+                "size_param": self.size_param}
+
+
+@dataclass
+class Discovery:
+    cases: list[Case] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (component or problem, reason)
+
+    def names(self) -> list[str]:
+        return sorted({c.name for c in self.cases})
+
+
+def bench_sizes(cls: type[Problem], device: str, sizes: Sequence[int] = ()) -> tuple[int, ...]:
+    """The sizes to time `cls` at: `sizes` if given, else those it declares for the device's kind."""
+    if not cls.size_parameter or not cls.bench_sizes:
+        return ()
+    return tuple(sizes) or tuple(cls.bench_sizes.get(device_kind(device), ()))
+
+
+def reference_expert(registry: Registry, cls: type[Problem], probe: Problem) -> str | None:
+    """The problem's `test_expert`, else the first registered expert (by name) that supports it."""
+    if cls.test_expert:
+        return cls.test_expert
+    for name in registry.names("expert"):
+        try:
+            if registry.make_solver(name, None, cls.name).supports(probe) is None:
+                return name
+        except Exception:  # noqa: BLE001 - a broken expert is simply not the reference
+            continue
+    return None
+
+
+def discover(
+    registry: Registry,
+    *,
+    problem: str | None = None,
+    solvers: Sequence[str] = (),
+    sizes: Sequence[int] = (),
+    batches: Sequence[int] = DEFAULTS["batches"],
+    samples: int = DEFAULTS["samples"],
+    device: str = DEFAULTS["device"],
+    include_expert: bool = True,
+) -> Discovery:
+    """The cases of every registered solver (or those in `solvers`) on every problem with bench sizes (or
+    `problem`). An unknown solver, a problem that cannot take part and a solver that does not support a
+    problem are listed in `skipped` with the reason."""
+    found = Discovery()
+    known = set(registry.names("solver")) | set(registry.names("expert"))
+    wanted = list(dict.fromkeys(solvers)) if solvers else registry.names("solver")
+    for name in wanted:
+        if name not in known:
+            found.skipped.append((name, f"not registered (known: {', '.join(sorted(known)) or 'none'})"))
+    wanted = [name for name in wanted if name in known]
+    if problem and not registry.has("problem", problem):
+        found.skipped.append((problem, "problem not registered (did its plugin fail to load?)"))
+        return found
+    for name in [problem] if problem else registry.names("problem"):
+        _discover_problem(registry, registry.get("problem", name), wanted, found, sizes=sizes, batches=batches,
+                          samples=samples, device=device, include_expert=include_expert, named=bool(problem))
+    return found
+
+
+def _discover_problem(registry: Registry, cls: type[Problem], wanted: Sequence[str], found: Discovery, *,
+                      sizes: Sequence[int], batches: Sequence[int], samples: int, device: str,
+                      include_expert: bool, named: bool) -> None:
+    """Add the cases of one problem class to `found` (`named`: the user asked for this problem)."""
+    ns = bench_sizes(cls, device, sizes)
+    if not ns:
+        if named:
+            found.skipped.append((cls.name, f"declares no size_parameter and bench_sizes for {device_kind(device)}"))
+        return
+    try:
+        probe = cls({cls.size_parameter: ns[0]})
+    except Exception as exc:  # noqa: BLE001
+        found.skipped.append((cls.name, f"problem cannot be built: {one_line(exc)}"))
+        return
+    entries = [("solver", name) for name in wanted]
+    if include_expert:
+        expert = reference_expert(registry, cls, probe)
+        if expert is None or not registry.has("expert", expert):
+            found.skipped.append((f"{cls.name}/{expert or 'expert'}", "no registered reference expert"))
+        else:
+            entries = [("expert", expert)] + [e for e in entries if e[1] != expert]
+    for role, name in entries:
+        error = None
+        try:
+            reason = registry.make_solver(name, None, cls.name).supports(probe)
+        except Exception as exc:  # noqa: BLE001 - a solver still being written must not break the list
+            reason, error = None, f"construction failed: {one_line(exc)}"
+        if reason:
+            found.skipped.append((f"{cls.name}/{name}", reason))
+            continue
+        found.cases += [Case(role, name, cls.name, cls.size_parameter, int(n), int(b), int(samples), device, error)
+                        for n in ns for b in batches]

@@ -1,0 +1,138 @@
+"""`wrbench bench`: time sampling latency through pytest-benchmark, save runs and compare them across commits.
+
+The options come from `wrbench.latency.options`; torch and the plugins load
+only when the command runs, so `wrbench --help` stays fast. Exit codes: 0 ok,
+1 a benchmark failed or regressed, 2 a usage error or nothing to benchmark.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from wrbench.core.errors import warn
+from wrbench.latency.options import COMPARE_LAST, click_options, passed_to_pytest
+
+
+class BenchUsageError(click.ClickException):
+    """A user error, or nothing to benchmark: one line on stderr, exit code 2."""
+
+    exit_code = 2
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"error: {self.message}", err=True)
+
+
+def _table(title: str, columns: tuple[str, ...], rows: list[list[str]]) -> Table:
+    table = Table(title=escape(title))
+    for col in columns:
+        table.add_column(col, overflow="fold")
+    for row in rows:
+        table.add_row(*map(escape, row))
+    return table
+
+
+@click.command("bench")
+@click_options
+def bench(**values: Any) -> None:
+    """Time sampling latency (pytest-benchmark), save runs and compare them across commits."""
+    from wrbench.core.machine import fingerprint
+    from wrbench.core.plugins import PluginError, UnknownComponent, load_plugins
+    from wrbench.latency import compare, storage
+    from wrbench.latency.cases import discover
+    from wrbench.latency.pytest_run import run_benchmarks
+    from wrbench.latency.stats import ALPHA
+
+    try:
+        registry = load_plugins(values["plugins"], strict=values["strict_plugins"])
+    except PluginError as exc:
+        raise BenchUsageError(str(exc)) from None
+    for record in registry.failures():
+        warn(f"plugin '{record.name}' not loaded: {record.error}")
+    known = set(registry.names("solver")) | set(registry.names("expert"))
+    for name in values["solvers"]:
+        if name not in known:
+            raise BenchUsageError(str(UnknownComponent("solver", name, known)))
+    if values["problem"] and not registry.has("problem", values["problem"]):
+        raise BenchUsageError(str(UnknownComponent("problem", values["problem"], registry.names("problem"))))
+    device = values["device"]
+    if device == "cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            raise BenchUsageError("--device cuda: CUDA is not available on this machine")
+    found = discover(registry, problem=values["problem"], solvers=values["solvers"], sizes=values["sizes"],
+                     batches=values["batches"], samples=values["samples"], device=device,
+                     include_expert=not values["no_expert"])
+    for name, reason in found.skipped:
+        click.echo(f"not benchmarked: {name}: {reason}", err=True)
+    if not found.cases:
+        raise BenchUsageError("nothing to benchmark: no registered problem declares bench sizes that a selected "
+                              "component supports (see 'not benchmarked' above)")
+    if values["list_only"]:
+        for case in found.cases:
+            click.echo(f"{case.id:<44} {case.role:<7} N={case.n:<5} B={case.batch:<3} S={case.samples}"
+                       + (f"  ({case.error})" if case.error else ""))
+        return
+
+    out = Console()
+    if not out.is_terminal:
+        out = Console(width=200)
+    store = Path(values["storage"])
+    fp = fingerprint(device)
+    fp_id = storage.fingerprint_id(fp)
+    compare_to, fail_over = values["compare"], values["fail_over"]
+    baseline_path = None
+    if compare_to is not None or fail_over is not None:
+        named = None if compare_to in (None, COMPARE_LAST) else compare_to
+        baseline_path, warning = storage.find_baseline(store, fp_id, named)
+        if baseline_path is None and named:
+            raise BenchUsageError(f"{warning}; pass --storage DIR if the runs were saved in another folder")
+        if warning:
+            warn(warning + ("" if baseline_path else "; save one with --save NAME, or pass --storage DIR"))
+    settings = passed_to_pytest(values)
+    load_start = storage.load_average()
+    benchmarks, outcomes = run_benchmarks(settings)
+    run_record = storage.make_run(benchmarks, device, settings, name=values["save"], fp=fp,
+                                  load={"start": load_start, "end": storage.load_average()})
+
+    problems = [*outcomes.collection_errors, *(f"{k}: {v}" for k, v in outcomes.failed.items())]
+    for case_id, reason in outcomes.skipped.items():
+        click.echo(f"skipped: {case_id}: {reason}", err=True)
+    for line in problems:
+        click.echo(f"error: {line}", err=True)
+    if not benchmarks:
+        if problems:
+            sys.exit(1)
+        what = "collected" if outcomes.collected_nothing else "timed"
+        selection = f" (-k {values['keyword']!r} selected none of {len(found.cases)} cases)" if values["keyword"] else ""
+        raise BenchUsageError(f"no benchmark {what}{selection}")
+    out.print(_table(f"sampling latency (median of rounds) on {fp['cpu']}, {fp['cpu_count']} cores, "
+                     f"torch {fp['torch']}, {fp['device']}", compare.LATENCY_COLUMNS, compare.latency_rows(run_record)))
+
+    failed = bool(problems)
+    if values["save"]:
+        path = storage.save_run(run_record, store, values["save"])
+        out.print(f"saved run '{values['save']}' to {path} (fingerprint {fp_id})", markup=False, highlight=False)
+    if baseline_path is not None:
+        baseline = storage.load_run(baseline_path)
+        comparisons, warnings = compare.compare_runs(baseline, run_record, fail_over)
+        for warning in warnings:
+            warn(warning)
+        out.print(_table(f"compared with '{baseline.get('name')}' ({baseline_path}, commit "
+                         f"{baseline.get('commit') or '?'}) -> now (commit {run_record.get('commit') or '?'}); machine "
+                         "factor: current / baseline calibration-kernel median; verdict: one-sided Mann-Whitney U on "
+                         "the calibrated rounds (round / its calibration; raw rounds where uncalibrated), alpha "
+                         f"{ALPHA}" + (f", fail over +{fail_over:g}%" if fail_over is not None else ""),
+                         compare.COMPARISON_COLUMNS, compare.comparison_rows(comparisons)))
+        regressed = [c.name for c in comparisons if c.fails]
+        if regressed:
+            click.echo(f"regressed by more than {fail_over:g}% (significant): {', '.join(regressed)}", err=True)
+            failed = True
+    if failed:
+        sys.exit(1)

@@ -1,0 +1,1 @@
+"""Leaderboards from an output folder: aggregation, rendering, plots."""
