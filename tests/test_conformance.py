@@ -8,7 +8,7 @@ import torch
 from wrbench.api import Solver
 from wrbench.core.plugins import load_plugins
 from wrbench.params import Param
-from wrbench.testing import CheckResult, assert_conformant, check_solver
+from wrbench.testing import CHECKS, CheckResult, assert_conformant, check_solver, conformance_cases
 
 # ------------------------------------------------------------------ deliberately broken solvers
 
@@ -264,3 +264,39 @@ def test_example_package_is_conformant(bundled, monkeypatch):
     assert {"gdm", "full_power", "uniform"} <= set(registry.names("solver"))
     results = assert_conformant("gaussian", registry=registry, n_train=8, n_test=3, n_samples=3, expert_samples=4)
     assert {r.problem for r in results if r.check == "save/load" and r.status == "passed"} >= {"power_control", "sum_rate"}
+
+
+# ------------------------------------------------------------------ one pytest case per check
+
+
+def _outcome(case) -> str:
+    try:
+        case.values[0]()
+    except AssertionError as exc:
+        return f"failed: {exc}"
+    except pytest.skip.Exception as exc:
+        return f"skipped: {exc}"
+    return "passed"
+
+
+def test_each_check_is_its_own_case_and_only_the_breached_ones_fail(registry):
+    cases = conformance_cases("t_global_random", registry=registry, problems=["toy"])
+    outcomes = {case.id: _outcome(case) for case in cases}
+    assert list(outcomes) == [f"t_global_random-toy-{check}" for check in CHECKS]
+    failed_ids = [case_id for case_id, outcome in outcomes.items() if outcome.startswith("failed")]
+    # global randomness breaks exactly the two checks that sample twice with one seed
+    assert failed_ids == ["t_global_random-toy-determinism", "t_global_random-toy-reproducible fit"], outcomes
+    assert "fix: draw all randomness" in outcomes["t_global_random-toy-determinism"]
+    assert outcomes["t_global_random-toy-fit"] == "passed"
+
+
+def test_a_failed_fit_fails_its_case_and_skips_the_checks_that_need_it(registry):
+    outcomes = {case.id: _outcome(case) for case in conformance_cases("t_refuses_none", registry=registry,
+                                                                          problems=["toy"])}
+    assert outcomes["t_refuses_none-toy-fit"].startswith("failed") and "fit raised" in outcomes["t_refuses_none-toy-fit"]
+    assert outcomes["t_refuses_none-toy-output"].startswith("skipped: not run")
+
+
+def test_an_unknown_solver_is_one_failing_case(registry):
+    (case,) = conformance_cases("no_such_solver", registry=registry)
+    assert case.id == "no_such_solver-registered" and "no solver 'no_such_solver'" in _outcome(case)

@@ -14,12 +14,12 @@ import re
 import sys
 import traceback
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 import pluggy
 
 from wrbench.core.api import Component, Expert, ExpertSolver, Problem, Solver
-from wrbench.core.params import declaration_problems, short_repr
+from wrbench.core.params import ParamError, declaration_problems, resolve, short_repr
 
 from . import hookspecs
 
@@ -289,6 +289,35 @@ def _check_declarations(kind: str, cls: type) -> None:
         problems = declaration_problems(getattr(cls, attr))
         if problems:
             raise PluginError(f"{kind} '{cls.name}': `{attr}`: {'; '.join(problems)}")
+    for attr in ("test_params", "bench_fit_params") if kind == "solver" else ("test_params",):
+        overrides = getattr(cls, attr, {})
+        try:
+            resolve(cls.parameters, dict(overrides))
+        except (ParamError, TypeError, ValueError) as exc:
+            raise PluginError(f"{kind} '{cls.name}': `{attr}` {short_repr(overrides)} do not resolve: {exc}") from None
+    if kind == "problem":
+        _check_bench_declarations(cls)
+
+
+def _check_bench_declarations(cls: type) -> None:
+    """`test_expert` a name; `bench_sizes` device kind -> positive sizes of a declared `size_parameter`."""
+    where = f"problem '{cls.name}'"
+    if not isinstance(cls.test_expert, str):
+        raise PluginError(f"{where}: `test_expert` must be an expert's name, got {short_repr(cls.test_expert)}")
+    sizes = cls.bench_sizes
+    if not sizes:
+        return
+    declared = {p.name for p in cls.parameters}
+    if cls.size_parameter not in declared:
+        raise PluginError(f"{where}: `bench_sizes` needs `size_parameter` to name one of its parameters "
+                          f"({', '.join(sorted(declared)) or 'none'}), got {short_repr(cls.size_parameter)}")
+    valid = isinstance(sizes, Mapping) and all(
+        isinstance(kind, str) and isinstance(values, (tuple, list)) and values
+        and all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in values)
+        for kind, values in sizes.items())
+    if not valid:
+        raise PluginError(f"{where}: `bench_sizes` must map a device kind to positive integer sizes, "
+                          f"e.g. {{'cpu': (10, 50)}}; got {short_repr(sizes)}")
 
 
 def _clashes(registry: Registry, kind: str, cls: type) -> list[tuple[type, str]]:

@@ -214,12 +214,15 @@ class $cls(Solver):
 '''
 
 TEST = '''\
-"""The wrbench conformance kit on `$solver`: every installed problem it supports, small sizes."""
-from wrbench.testing import assert_conformant
+"""The wrbench conformance kit on `$solver`: one test per check and installed problem it supports, small sizes."""
+import pytest
+
+from wrbench.testing import conformance_cases
 
 
-def test_${solver}_conforms():
-    # params= sets solver parameters for the check (e.g. a tiny training budget: {"epochs": 2});
-    # problems=[...] restricts the problems; expert= picks the expert giving training samples.
-    assert_conformant("$solver", plugins=["$module"])
+# The kit builds each component with its own `test_params`; params= overrides the solver's,
+# problems=[...] restricts the problems, expert= picks the expert giving training samples.
+@pytest.mark.parametrize("check", conformance_cases("$solver", plugins=["$module"]))
+def test_${solver}_conforms(check):
+    check()
 '''

@@ -42,6 +42,11 @@ from wrbench.core.errors import one_line
 from wrbench.core.plugins import DISABLE_ENV, Registry, UnresolvedComponent, load_plugins
 
 PASSED, FAILED, SKIPPED = "passed", "failed", "skipped"
+SETUP_CHECKS = ("registered", "problem", "expert", "construct")
+#: The checks of one solver on one problem, in the order they run; a check runs only if those before it
+#: that it builds on (fit, output) passed.
+CHECKS = ("fit", "inputs not mutated (fit)", "output", "inputs not mutated (sample)", "determinism", "batch of one",
+          "one sample", "deterministic policy", "diagnostics", "save/load", "reproducible fit")
 
 
 @dataclass
@@ -141,6 +146,75 @@ def format_results(name: str, results: Sequence[CheckResult], only_failed: bool 
             else f"solver '{name}' passed all {len(counted)} conformance checks")
     shown = failed if only_failed else results
     return "\n".join([head, *("  " + str(r) for r in shown)])
+
+
+def conformance_cases(name: str, **kwargs: Any) -> list[Any]:
+    """One pytest case per (problem, check) of solver `name`, each a callable that passes, fails with the
+    check's message and fix, or skips with its reason:
+
+        @pytest.mark.parametrize("check", conformance_cases("my_solver", plugins=["my_plugin"]))
+        def test_conformance(check):
+            check()
+
+    `kwargs` are those of `check_solver`. The cases are listed without running anything; the first
+    case to run runs every check once (a fit per problem), and the others read its results.
+    """
+    import pytest
+
+    registry = kwargs.pop("registry", None)
+    registry = registry if registry is not None else load_plugins(tuple(kwargs.pop("plugins", ())))
+    run = _SharedRun(name, registry, kwargs)
+    problems = run.problems()
+    if not problems:
+        return [pytest.param(_Case(run, "", "registered"), id=f"{name}-registered")]
+    return [pytest.param(_Case(run, problem, check), id=f"{name}-{problem}-{check}")
+            for problem in problems for check in CHECKS]
+
+
+class _SharedRun:
+    """`check_solver` run once, on the first case that needs it."""
+
+    def __init__(self, name: str, registry: Registry, kwargs: dict[str, Any]):
+        self.name, self.registry, self.kwargs = name, registry, kwargs
+        self._results: list[CheckResult] | None = None
+
+    def problems(self) -> list[str]:
+        if not self.registry.has("solver", self.name):
+            return []
+        wanted = self.kwargs.get("problems")
+        return list(wanted) if wanted is not None else sorted(self.registry.names("problem"))
+
+    def results(self) -> list[CheckResult]:
+        if self._results is None:
+            self._results = check_solver(self.name, registry=self.registry, **self.kwargs)
+        return self._results
+
+
+@dataclass
+class _Case:
+    run: _SharedRun
+    problem: str
+    check: str
+
+    def __call__(self) -> None:
+        import pytest
+
+        # what stopped the kit before fitting (problem, expert, constructor) is the fit case's failure
+        checks = {self.check, *SETUP_CHECKS} if self.check == CHECKS[0] else {self.check}
+        found = [r for r in self.run.results() if r.problem in (self.problem, "") and r.check in checks]
+        failed = [r for r in found if r.status == FAILED]
+        if failed:
+            raise AssertionError("\n".join(str(r) for r in failed))
+        if not found:
+            before = [r for r in self.run.results() if r.problem == self.problem and r.status != PASSED]
+            reason = before[0] if before else "the check does not apply"
+            pytest.skip(f"not run: {reason}")
+        skipped = [r for r in found if r.status == SKIPPED]
+        if skipped and len(skipped) == len(found):
+            pytest.skip(skipped[0].message)
+
+    def __repr__(self) -> str:  # the case's id in pytest's listing
+        return f"{self.run.name}[{self.problem}] {self.check}"
 
 
 # ---------------------------------------------------------------------------- internals
@@ -480,4 +554,4 @@ def _output_fix(message: str) -> str:
     return "see the message"
 
 
-__all__ = ["CheckResult", "check_solver", "assert_conformant", "format_results"]
+__all__ = ["CHECKS", "CheckResult", "check_solver", "assert_conformant", "conformance_cases", "format_results"]
