@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import torch
 
+from wrbench import testing
 from wrbench.api import Solver
 from wrbench.core.plugins import load_plugins
 from wrbench.params import Param
@@ -148,36 +149,40 @@ def test_good_toy_solvers_pass(registry):
         assert {"fit", "output", "determinism", "batch of one", "one sample", "inputs not mutated (sample)"} <= checks
 
 
-@pytest.mark.parametrize("mode, check, words", [
-    ("nan", "output", "NaN"),
-    ("shape", "output", "shape (4, 4, 2), expected (4, 4, 3)"),
-    ("outside", "output", "outside the decision set"),
-    ("raise", "output", "exploded on purpose"),
-    ("mutate", "inputs not mutated (sample)", "modified the test instances"),
+@pytest.mark.parametrize("mode, check, code", [
+    ("nan", "output", testing.NOT_FINITE),
+    ("shape", "output", testing.WRONG_SHAPE),
+    ("outside", "output", testing.OUTSIDE_SET),
+    ("raise", "output", testing.SAMPLE_RAISED),
+    ("mutate", "inputs not mutated (sample)", testing.MUTATES_INPUTS),
 ])
-def test_toy_bad_modes_are_caught(registry, mode, check, words):
+def test_toy_bad_modes_are_caught(registry, mode, check, code):
     bad = failed(check_solver("toy_bad", params={"mode": mode}, registry=registry))
     assert check in bad, bad
-    assert words in bad[check].message
-    assert bad[check].fix
+    assert bad[check].code == code and bad[check].fix
 
 
-@pytest.mark.parametrize("name, check, words", [
-    ("t_global_random", "determinism", "same ctx seed differ"),
-    ("t_varies", "deterministic policy", "stochastic = False"),
-    ("t_refuses_none", "fit", "fit raised"),
-    ("t_squeezes", "batch of one", "B=1"),
-    ("t_edits_expert", "inputs not mutated (fit)", "expert samples"),
-    ("t_forgetful", "save/load", "samples differently"),
-    ("t_numpy_state", "save/load", "weights_only=True"),
-    ("t_text_diag", "diagnostics", "not a number"),
-    ("t_elsewhere", "supported problems", "supports none"),
+@pytest.mark.parametrize("name, check, code", [
+    ("t_global_random", "determinism", testing.NOT_DETERMINISTIC),
+    ("t_varies", "deterministic policy", testing.SAMPLES_DIFFER),
+    ("t_refuses_none", "fit", testing.FIT_RAISED),
+    ("t_squeezes", "batch of one", testing.SMALL_BATCH_FAILED),
+    ("t_edits_expert", "inputs not mutated (fit)", testing.MUTATES_INPUTS),
+    ("t_forgetful", "save/load", testing.STATE_NOT_RESTORED),
+    ("t_numpy_state", "save/load", testing.STATE_FAILED),
+    ("t_text_diag", "diagnostics", testing.DIAGNOSTIC_NOT_NUMBER),
+    ("t_elsewhere", "supported problems", testing.SUPPORTS_NONE),
 ])
-def test_contract_breaches_are_caught(registry, name, check, words):
+def test_contract_breaches_are_caught(registry, name, check, code):
     bad = failed(check_solver(name, registry=registry, problems=["toy"]))
     assert check in bad, bad
-    assert words in bad[check].message
-    assert bad[check].fix
+    assert bad[check].code == code and bad[check].fix
+
+
+def test_every_failure_carries_a_declared_reason(registry):
+    results = [r for name in ("t_global_random", "t_varies", "t_refuses_none", "t_forgetful", "t_numpy_state")
+               for r in check_solver(name, registry=registry, problems=["toy"]) if not r.ok]
+    assert results and all(r.code in testing.REASONS for r in results), [(r.check, r.code) for r in results]
 
 
 def test_needs_expert_false_gets_none_and_the_fix_says_so(registry):

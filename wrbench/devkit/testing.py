@@ -37,11 +37,22 @@ from typing import Any, Iterable, Mapping, Sequence
 import torch
 
 from wrbench.core.api import Context, Expert, Instances, Problem, Solver, derive_seed
-from wrbench.core.checks import CellInvalid, check_samples
+from wrbench.core.checks import NOT_A_TENSOR, NOT_FINITE, NOT_FLOATING, OUTSIDE_SET, WRONG_SHAPE, CellInvalid, check_samples
 from wrbench.core.errors import one_line
 from wrbench.core.plugins import DISABLE_ENV, Registry, UnresolvedComponent, load_plugins
 
 PASSED, FAILED, SKIPPED = "passed", "failed", "skipped"
+# The reasons a check fails (`CheckResult.code`); `output` failures carry the sample contract's own codes.
+NOT_REGISTERED, SUPPORTS_NONE, UNKNOWN_PROBLEM, PROBLEM_FAILED = "not_registered", "supports_none", "unknown_problem", "problem_failed"
+NO_EXPERT, EXPERT_FAILED, CONSTRUCT_FAILED, FIT_RAISED = "no_expert", "expert_failed", "construct_failed", "fit_raised"
+MUTATES_INPUTS, SAMPLE_RAISED, NOT_DETERMINISTIC = "mutates_inputs", "sample_raised", "not_deterministic"
+SMALL_BATCH_FAILED, SAMPLES_DIFFER, DIAGNOSTIC_NOT_NUMBER = "small_batch_failed", "samples_differ", "diagnostic_not_number"
+STATE_FAILED, STATE_NOT_RESTORED, REFIT_FAILED, FIT_NOT_REPRODUCIBLE = ("state_failed", "state_not_restored", "refit_failed",
+                                                                      "fit_not_reproducible")
+REASONS = (NOT_REGISTERED, SUPPORTS_NONE, UNKNOWN_PROBLEM, PROBLEM_FAILED, NO_EXPERT, EXPERT_FAILED, CONSTRUCT_FAILED,
+           FIT_RAISED, MUTATES_INPUTS, SAMPLE_RAISED, NOT_DETERMINISTIC, SMALL_BATCH_FAILED, SAMPLES_DIFFER,
+           DIAGNOSTIC_NOT_NUMBER, STATE_FAILED, STATE_NOT_RESTORED, REFIT_FAILED, FIT_NOT_REPRODUCIBLE,
+           NOT_A_TENSOR, WRONG_SHAPE, NOT_FLOATING, NOT_FINITE, OUTSIDE_SET)
 SETUP_CHECKS = ("registered", "problem", "expert", "construct")
 #: The checks of one solver on one problem, in the order they run; a check runs only if those before it
 #: that it builds on (fit, output) passed.
@@ -59,6 +70,7 @@ class CheckResult:
     status: str
     message: str = ""
     fix: str = ""
+    code: str = ""  # a failure's stable reason (see REASONS): what tests assert on, never the message
 
     @property
     def ok(self) -> bool:
@@ -125,7 +137,7 @@ def check_solver(
             + (" (entry points are disabled by WRBENCH_DISABLE_ENTRY_POINTS)" if not selected and
                os.environ.get(DISABLE_ENV, "") in ("1", "true", "yes") else ""),
             "install the plugin of a problem it supports, pass problems=[...], or check `problems` / "
-            "`requires` / `supports()` of the solver class"))
+            "`requires` / `supports()` of the solver class", SUPPORTS_NONE))
     return results
 
 
@@ -227,7 +239,7 @@ def _missing_solver(name: str, registry: Registry) -> CheckResult:
     message = f"no solver '{name}' is registered (known: {known})"
     if failures:
         message += f"; {failures}"
-    return CheckResult(name, "", "registered", FAILED, message,
+    return CheckResult(name, "", "registered", FAILED, message, code=NOT_REGISTERED, fix=
                        "install the plugin (`pip install -e .`) or pass plugins=['your_module'], and check that "
                        "its register_solvers hook registers a class with this `name`")
 
@@ -244,9 +256,9 @@ def _declared_test_params(registry: Registry, kind: str, name: str, problem: str
 class _Setup(Exception):
     """The kit could not prepare a check (not the solver's fault, or the solver's constructor)."""
 
-    def __init__(self, check: str, message: str, fix: str = ""):
+    def __init__(self, check: str, code: str, message: str, fix: str = ""):
         super().__init__(message)
-        self.check, self.message, self.fix = check, message, fix
+        self.check, self.code, self.message, self.fix = check, code, message, fix
 
 
 class _ProblemChecks:
@@ -265,8 +277,8 @@ class _ProblemChecks:
         self.supported = False
 
     # ---- bookkeeping
-    def _add(self, check: str, status: str, message: str = "", fix: str = "") -> None:
-        self.results.append(CheckResult(self.name, self.problem_name, check, status, message, fix))
+    def _add(self, check: str, status: str, message: str = "", fix: str = "", code: str = "") -> None:
+        self.results.append(CheckResult(self.name, self.problem_name, check, status, message, fix, code))
 
     def _ctx(self, *parts: Any) -> Context:
         return Context(derive_seed(self.seed, "conformance", self.problem_name, *parts), self.device)
@@ -277,7 +289,7 @@ class _ProblemChecks:
         except UnresolvedComponent:
             raise
         except Exception as exc:  # noqa: BLE001
-            raise _Setup("construct", f"{self.name}({self.params}) raised {one_line(exc)}",
+            raise _Setup("construct", CONSTRUCT_FAILED, f"{self.name}({self.params}) raised {one_line(exc)}",
                          "the solver must be constructible from its declared `parameters` (check `params=`)") from exc
 
     # ---- driver
@@ -285,18 +297,18 @@ class _ProblemChecks:
         try:
             self._run()
         except _Setup as exc:
-            self._add(exc.check, FAILED, exc.message, exc.fix)
+            self._add(exc.check, FAILED, exc.message, exc.fix, exc.code)
         return self.results
 
     def _run(self) -> None:
         if not self.registry.has("problem", self.problem_name):
-            raise _Setup("problem", f"no problem '{self.problem_name}' is registered "
+            raise _Setup("problem", UNKNOWN_PROBLEM, f"no problem '{self.problem_name}' is registered "
                          f"(known: {', '.join(self.registry.names('problem')) or 'none'})",
                          "install the problem's plugin or drop it from problems=[...]")
         try:
             problem: Problem = self.registry.get("problem", self.problem_name)(self.problem_params)
         except Exception as exc:  # noqa: BLE001
-            raise _Setup("problem", f"{self.problem_name}({self.problem_params}) raised {one_line(exc)}",
+            raise _Setup("problem", PROBLEM_FAILED, f"{self.problem_name}({self.problem_params}) raised {one_line(exc)}",
                          "fix problem_params= for this problem") from exc
         try:
             solver = self.new_solver()
@@ -340,7 +352,7 @@ class _ProblemChecks:
                     continue
                 if candidate.supports(problem) is None:
                     return candidate
-            raise _Setup("expert", f"the solver needs expert samples, but no registered expert supports "
+            raise _Setup("expert", NO_EXPERT, f"the solver needs expert samples, but no registered expert supports "
                          f"'{self.problem_name}'", "install the problem's plugin (with its experts) or pass expert=")
         expert_name, expert_params = (choice, None) if isinstance(choice, str) else choice
         if expert_params is None:  # named without parameters: its own cheap configuration
@@ -348,10 +360,10 @@ class _ProblemChecks:
         try:
             expert = self.registry.get("expert", expert_name, self.problem_name)(dict(expert_params))
         except Exception as exc:  # noqa: BLE001
-            raise _Setup("expert", f"cannot make expert '{expert_name}': {one_line(exc)}", "fix expert=") from exc
+            raise _Setup("expert", EXPERT_FAILED, f"cannot make expert '{expert_name}': {one_line(exc)}", "fix expert=") from exc
         reason = expert.supports(problem)
         if reason:
-            raise _Setup("expert", reason, "pass an expert that supports this problem with expert=")
+            raise _Setup("expert", NO_EXPERT, reason, "pass an expert that supports this problem with expert=")
         return expert
 
     def _expert_samples(self, problem: Problem, train: Instances) -> torch.Tensor:
@@ -360,7 +372,7 @@ class _ProblemChecks:
             x = expert.solve(problem, train.to(self.device), self.n_expert, self._ctx("expert")).detach().cpu()
             check_samples(problem, train, x, self.n_expert, f"expert '{expert.name}'")
         except Exception as exc:  # noqa: BLE001
-            raise _Setup("expert", f"expert '{expert.name}' failed: {one_line(exc)}",
+            raise _Setup("expert", EXPERT_FAILED, f"expert '{expert.name}' failed: {one_line(exc)}",
                          "pass a working expert with expert=") from exc
         return x
 
@@ -377,7 +389,7 @@ class _ProblemChecks:
                        "handle None, or set needs_expert = True")
             else:
                 fix = f"fit(problem, instances, expert_samples {tuple(expert_x.shape)}, ctx) must not raise"
-            self._add("fit", FAILED, f"fit raised {one_line(exc)}", fix)
+            self._add("fit", FAILED, f"fit raised {one_line(exc)}", fix, code=FIT_RAISED)
             return False
         self._add("fit", PASSED, "with expert samples" if expert_x is not None else "with expert_samples=None")
         mutated = []
@@ -392,14 +404,15 @@ class _ProblemChecks:
         if mutated:
             self._add(f"inputs not mutated ({stage})", FAILED, f"{stage} modified {' and '.join(mutated)} in place",
                       "the harness shares its inputs between solvers: clone before editing "
-                      "(instances.clone(), tensor.clone()) and never use in-place ops (add_, clamp_, x[...] =) on them")
+                      "(instances.clone(), tensor.clone()) and never use in-place ops (add_, clamp_, x[...] =) on them",
+                      code=MUTATES_INPUTS)
         else:
             self._add(f"inputs not mutated ({stage})", PASSED)
 
     def _sample(self, solver: Solver, problem: Problem, instances: Instances, n: int, ctx: Context) -> torch.Tensor:
         x = solver.sample(problem, instances.to(self.device), n, ctx)
         if not isinstance(x, torch.Tensor):
-            raise CellInvalid(f"sample() returned {type(x).__name__}, expected a torch.Tensor")
+            raise CellInvalid(f"sample() returned {type(x).__name__}, expected a torch.Tensor", NOT_A_TENSOR)
         x = x.detach().cpu()
         check_samples(problem, instances, x, n, "solver")
         return x
@@ -409,11 +422,11 @@ class _ProblemChecks:
         try:
             x = self._sample(solver, problem, test, self.S, self._ctx("sample"))
         except CellInvalid as exc:
-            self._add("output", FAILED, str(exc), _output_fix(str(exc)))
+            self._add("output", FAILED, str(exc), _output_fix(str(exc)), code=exc.code)
             return None
         except Exception as exc:  # noqa: BLE001
             self._add("output", FAILED, f"sample raised {one_line(exc)}",
-                      "sample(problem, instances, n_samples, ctx) must return a (B, n_samples, D) tensor")
+                      "sample(problem, instances, n_samples, ctx) must return a (B, n_samples, D) tensor", code=SAMPLE_RAISED)
             return None
         D = problem.decision_dim(test)
         self._add("output", PASSED, f"shape {tuple(x.shape)} (B, S, D={D}), {x.dtype}, finite, "
@@ -426,7 +439,7 @@ class _ProblemChecks:
             again = self._sample(solver, problem, test, self.S, self._ctx("sample"))
         except Exception as exc:  # noqa: BLE001
             self._add("determinism", FAILED, f"a second sample() call failed: {one_line(exc)}",
-                      "sample() must work when called repeatedly on a fitted solver")
+                      "sample() must work when called repeatedly on a fitted solver", code=SAMPLE_RAISED)
             return
         if torch.equal(first, again):
             self._add("determinism", PASSED, "same ctx seed, same samples")
@@ -434,7 +447,7 @@ class _ProblemChecks:
             diff = float((first.double() - again.double()).abs().max())
             self._add("determinism", FAILED, f"two sample() calls with the same ctx seed differ (max |diff| {diff:.3g})",
                       "draw all randomness from ctx.generator(...) or ctx.rng(...), never from the global "
-                      "torch/numpy/random state, and keep no state that changes between sample() calls")
+                      "torch/numpy/random state, and keep no state that changes between sample() calls", code=NOT_DETERMINISTIC)
 
     def _check_small(self, solver: Solver, problem: Problem, test: Instances) -> None:
         for check, instances, n in (("batch of one", test.select(slice(0, 1)), self.S), ("one sample", test, 1)):
@@ -443,7 +456,7 @@ class _ProblemChecks:
             except Exception as exc:  # noqa: BLE001
                 self._add(check, FAILED, f"B={len(instances)}, S={n}: {one_line(exc) if not isinstance(exc, CellInvalid) else exc}",
                           "avoid squeeze() and shape assumptions that break when B or S is 1 (the harness warms "
-                          "up on one instance)")
+                          "up on one instance)", code=SMALL_BATCH_FAILED)
             else:
                 self._add(check, PASSED, f"B={len(instances)}, S={n}")
 
@@ -455,7 +468,7 @@ class _ProblemChecks:
             self._add("deterministic policy", PASSED, "stochastic = False and the S samples of each instance are identical")
         else:
             self._add("deterministic policy", FAILED, "declares stochastic = False but the samples of an instance differ",
-                      "set stochastic = True on the class, or return the same allocation for every sample")
+                      "set stochastic = True on the class, or return the same allocation for every sample", code=SAMPLES_DIFFER)
 
     def _check_diagnostics(self, solver: Solver) -> None:
         diagnostics = getattr(solver, "diagnostics", None)
@@ -471,7 +484,7 @@ class _ProblemChecks:
                     break
         if bad:
             self._add("diagnostics", FAILED, bad,
-                      "diagnostics feed the leaderboard: a dict of metric name -> float (call super().__init__)")
+                      "diagnostics feed the leaderboard: a dict of metric name -> float (call super().__init__)", code=DIAGNOSTIC_NOT_NUMBER)
         else:
             self._add("diagnostics", PASSED, ", ".join(diagnostics) or "none")
 
@@ -505,7 +518,7 @@ class _ProblemChecks:
                                                     "loads a cached model into a fresh instance and never calls fit",
             }
             self._add(check, FAILED, f"{step} failed: {one_line(exc)}",
-                      fixes.get(step, f"make {step} work with what state_dict() returns"))
+                      fixes.get(step, f"make {step} work with what state_dict() returns"), code=STATE_FAILED)
             return
         if torch.equal(samples, again):
             self._add(check, PASSED, "a fresh instance loaded from the saved state samples identically")
@@ -513,7 +526,7 @@ class _ProblemChecks:
             diff = float((samples.double() - again.double()).abs().max())
             self._add(check, FAILED, f"a fresh instance loaded from state_dict() samples differently (max |diff| {diff:.3g})",
                       "state_dict() must hold everything sample() uses (weights, normalization statistics, "
-                      "parameters) and load_state_dict() must restore all of it")
+                      "parameters) and load_state_dict() must restore all of it", code=STATE_NOT_RESTORED)
 
 
     def _check_refit(self, problem: Problem, train: Instances, test: Instances, expert_x: torch.Tensor | None,
@@ -528,7 +541,7 @@ class _ProblemChecks:
             raise
         except Exception as exc:  # noqa: BLE001
             self._add(check, FAILED, f"a second fit + sample on a fresh instance failed: {one_line(exc)}",
-                      "fit must work on every fresh instance (no class-level or module-level state)")
+                      "fit must work on every fresh instance (no class-level or module-level state)", code=REFIT_FAILED)
             return
         if torch.equal(samples, again):
             self._add(check, PASSED, "a fresh instance fitted with the same ctx seed samples identically")
@@ -537,7 +550,7 @@ class _ProblemChecks:
             self._add(check, FAILED, f"two fits with the same ctx seed give different samples (max |diff| {diff:.3g})",
                       "seed everything in fit from ctx (ctx.generator(...) for data order and noise; for weight "
                       "initialization, torch.manual_seed(ctx.generator('init').initial_seed()) inside "
-                      "torch.random.fork_rng()), so results are reproducible from the suite seed")
+                      "torch.random.fork_rng()), so results are reproducible from the suite seed", code=FIT_NOT_REPRODUCIBLE)
 
 
 def _output_fix(message: str) -> str:
@@ -554,4 +567,5 @@ def _output_fix(message: str) -> str:
     return "see the message"
 
 
-__all__ = ["CHECKS", "CheckResult", "check_solver", "assert_conformant", "conformance_cases", "format_results"]
+__all__ = ["CHECKS", "REASONS", "CheckResult", "check_solver", "assert_conformant", "conformance_cases", "format_results",
+           "NOT_REGISTERED", "SUPPORTS_NONE", "UNKNOWN_PROBLEM", "PROBLEM_FAILED", "NO_EXPERT", "EXPERT_FAILED", "CONSTRUCT_FAILED", "FIT_RAISED", "MUTATES_INPUTS", "SAMPLE_RAISED", "NOT_DETERMINISTIC", "SMALL_BATCH_FAILED", "SAMPLES_DIFFER", "DIAGNOSTIC_NOT_NUMBER", "STATE_FAILED", "STATE_NOT_RESTORED", "REFIT_FAILED", "FIT_NOT_REPRODUCIBLE", "NOT_A_TENSOR", "WRONG_SHAPE", "NOT_FLOATING", "NOT_FINITE", "OUTSIDE_SET"]
