@@ -149,32 +149,24 @@ def test_good_toy_solvers_pass(registry):
         assert {"fit", "output", "determinism", "batch of one", "one sample", "inputs not mutated (sample)"} <= checks
 
 
-@pytest.mark.parametrize("mode, check, code", [
-    ("nan", "output", testing.NOT_FINITE),
-    ("shape", "output", testing.WRONG_SHAPE),
-    ("outside", "output", testing.OUTSIDE_SET),
-    ("raise", "output", testing.SAMPLE_RAISED),
-    ("mutate", "inputs not mutated (sample)", testing.MUTATES_INPUTS),
+@pytest.mark.parametrize("name, params, check, code", [
+    ("toy_bad", {"mode": "nan"}, "output", testing.NOT_FINITE),
+    ("toy_bad", {"mode": "shape"}, "output", testing.WRONG_SHAPE),
+    ("toy_bad", {"mode": "outside"}, "output", testing.OUTSIDE_SET),
+    ("toy_bad", {"mode": "raise"}, "output", testing.SAMPLE_RAISED),
+    ("toy_bad", {"mode": "mutate"}, "inputs not mutated (sample)", testing.MUTATES_INPUTS),
+    ("t_global_random", None, "determinism", testing.NOT_DETERMINISTIC),
+    ("t_varies", None, "deterministic policy", testing.SAMPLES_DIFFER),
+    ("t_refuses_none", None, "fit", testing.FIT_RAISED),
+    ("t_squeezes", None, "batch of one", testing.SMALL_BATCH_FAILED),
+    ("t_edits_expert", None, "inputs not mutated (fit)", testing.MUTATES_INPUTS),
+    ("t_forgetful", None, "save/load", testing.STATE_NOT_RESTORED),
+    ("t_numpy_state", None, "save/load", testing.STATE_FAILED),
+    ("t_text_diag", None, "diagnostics", testing.DIAGNOSTIC_NOT_NUMBER),
+    ("t_elsewhere", None, "supported problems", testing.SUPPORTS_NONE),
 ])
-def test_toy_bad_modes_are_caught(registry, mode, check, code):
-    bad = failed(check_solver("toy_bad", params={"mode": mode}, registry=registry))
-    assert check in bad, bad
-    assert bad[check].code == code and bad[check].fix
-
-
-@pytest.mark.parametrize("name, check, code", [
-    ("t_global_random", "determinism", testing.NOT_DETERMINISTIC),
-    ("t_varies", "deterministic policy", testing.SAMPLES_DIFFER),
-    ("t_refuses_none", "fit", testing.FIT_RAISED),
-    ("t_squeezes", "batch of one", testing.SMALL_BATCH_FAILED),
-    ("t_edits_expert", "inputs not mutated (fit)", testing.MUTATES_INPUTS),
-    ("t_forgetful", "save/load", testing.STATE_NOT_RESTORED),
-    ("t_numpy_state", "save/load", testing.STATE_FAILED),
-    ("t_text_diag", "diagnostics", testing.DIAGNOSTIC_NOT_NUMBER),
-    ("t_elsewhere", "supported problems", testing.SUPPORTS_NONE),
-])
-def test_contract_breaches_are_caught(registry, name, check, code):
-    bad = failed(check_solver(name, registry=registry, problems=["toy"]))
+def test_contract_breaches_are_caught_with_their_reason_and_a_fix(registry, name, params, check, code):
+    bad = failed(check_solver(name, params=params, registry=registry, problems=None if params else ["toy"]))
     assert check in bad, bad
     assert bad[check].code == code and bad[check].fix
 
