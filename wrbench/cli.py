@@ -18,6 +18,7 @@ from rich.markup import escape
 
 from wrbench import __version__
 from wrbench.core import hookspecs
+from wrbench.core.errors import UsageFailure
 from wrbench.core.lock import FolderLocked
 
 if TYPE_CHECKING:  # torch and the plugins load when a command needs them, so `--help` and typos answer fast
@@ -34,15 +35,6 @@ def _note(text: str) -> None:
 
 def _warn(text: str) -> None:
     err.print(f"[yellow]warning:[/] {escape(text)}", highlight=False)
-
-
-class UsageFailure(click.ClickException):
-    """A user error: printed without a traceback, exit code 2."""
-
-    exit_code = 2
-
-    def show(self, file: Any = None) -> None:
-        click.echo(f"error: {self.message}", err=True)
 
 
 def plugin_options(fn: Callable) -> Callable:

@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
+
+import click
 
 
 def one_line(exc: BaseException) -> str:
@@ -16,3 +19,12 @@ def one_line(exc: BaseException) -> str:
 def warn(message: str) -> None:
     """One line on stderr: for what the harness notices outside the progress display's control."""
     print(f"warning: {message}", file=sys.stderr, flush=True)
+
+
+class UsageFailure(click.ClickException):
+    """A user error (bad input, nothing to do): one `error:` line on stderr, no traceback, exit code 2."""
+
+    exit_code = 2
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"error: {self.message}", err=True)

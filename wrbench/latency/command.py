@@ -15,17 +15,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from wrbench.core.errors import warn
+from wrbench.core.errors import UsageFailure, warn
 from wrbench.latency.options import COMPARE_LAST, click_options, passed_to_pytest
-
-
-class BenchUsageError(click.ClickException):
-    """A user error, or nothing to benchmark: one line on stderr, exit code 2."""
-
-    exit_code = 2
-
-    def show(self, file: Any = None) -> None:
-        click.echo(f"error: {self.message}", err=True)
 
 
 def _table(title: str, columns: tuple[str, ...], rows: list[list[str]]) -> Table:
@@ -51,28 +42,28 @@ def bench(**values: Any) -> None:
     try:
         registry = load_plugins(values["plugins"], strict=values["strict_plugins"])
     except PluginError as exc:
-        raise BenchUsageError(str(exc)) from None
+        raise UsageFailure(str(exc)) from None
     for record in registry.failures():
         warn(f"plugin '{record.name}' not loaded: {record.error}")
     known = set(registry.names("solver")) | set(registry.names("expert"))
     for name in values["solvers"]:
         if name not in known:
-            raise BenchUsageError(str(UnknownComponent("solver", name, known)))
+            raise UsageFailure(str(UnknownComponent("solver", name, known)))
     if values["problem"] and not registry.has("problem", values["problem"]):
-        raise BenchUsageError(str(UnknownComponent("problem", values["problem"], registry.names("problem"))))
+        raise UsageFailure(str(UnknownComponent("problem", values["problem"], registry.names("problem"))))
     device = values["device"]
     if device == "cuda":
         import torch
 
         if not torch.cuda.is_available():
-            raise BenchUsageError("--device cuda: CUDA is not available on this machine")
+            raise UsageFailure("--device cuda: CUDA is not available on this machine")
     found = discover(registry, problem=values["problem"], solvers=values["solvers"], sizes=values["sizes"],
                      batches=values["batches"], samples=values["samples"], device=device,
                      include_expert=not values["no_expert"])
     for name, reason in found.skipped:
         click.echo(f"not benchmarked: {name}: {reason}", err=True)
     if not found.cases:
-        raise BenchUsageError("nothing to benchmark: no registered problem declares bench sizes that a selected "
+        raise UsageFailure("nothing to benchmark: no registered problem declares bench sizes that a selected "
                               "component supports (see 'not benchmarked' above)")
     if values["list_only"]:
         for case in found.cases:
@@ -92,7 +83,7 @@ def bench(**values: Any) -> None:
         named = None if compare_to in (None, COMPARE_LAST) else compare_to
         baseline_path, warning = storage.find_baseline(store, fp_id, named)
         if baseline_path is None and named:
-            raise BenchUsageError(f"{warning}; pass --storage DIR if the runs were saved in another folder")
+            raise UsageFailure(f"{warning}; pass --storage DIR if the runs were saved in another folder")
         if warning:
             warn(warning + ("" if baseline_path else "; save one with --save NAME, or pass --storage DIR"))
     settings = passed_to_pytest(values)
@@ -111,7 +102,7 @@ def bench(**values: Any) -> None:
             sys.exit(1)
         what = "collected" if outcomes.collected_nothing else "timed"
         selection = f" (-k {values['keyword']!r} selected none of {len(found.cases)} cases)" if values["keyword"] else ""
-        raise BenchUsageError(f"no benchmark {what}{selection}")
+        raise UsageFailure(f"no benchmark {what}{selection}")
     out.print(_table(f"sampling latency (median of rounds) on {fp['cpu']}, {fp['cpu_count']} cores, "
                      f"torch {fp['torch']}, {fp['device']}", compare.LATENCY_COLUMNS, compare.latency_rows(run_record)))
 

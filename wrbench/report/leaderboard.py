@@ -18,7 +18,6 @@ from wrbench.run.record import HARNESS_METRICS, OK, STATUSES, JobRecord
 from wrbench.run.store import ResultStore
 
 
-
 @dataclass
 class Leaderboard:
     """One table per test split; rows are policies with `<metric>` means and `<metric>_std`."""

@@ -15,8 +15,8 @@ from rich.table import Table
 
 from wrbench.core.fsio import write_json
 from wrbench.report.leaderboard import Leaderboard
-from wrbench.run.record import HARNESS_METRICS
 from wrbench.report.plots import write_plots
+from wrbench.run.record import HARNESS_METRICS
 
 FORMATS = ("md", "html", "csv", "json")
 TERMINAL_METRICS = 6
