@@ -45,13 +45,9 @@ def plugin_options(fn: Callable) -> Callable:
     @click.option("--strict-plugins", is_flag=True, help="Fail if any plugin fails to load.")
     @functools.wraps(fn)
     def wrapper(*args: Any, plugins: tuple[str, ...], strict_plugins: bool, **kwargs: Any) -> Any:
-        from wrbench.core.plugins import PluginError, load_plugins
+        from wrbench.core.plugins import load_plugins_for_command
 
-        try:
-            registry = load_plugins(plugins, strict=strict_plugins)
-        except PluginError as exc:
-            raise UsageFailure(str(exc)) from None
-        return fn(*args, registry=registry, **kwargs)
+        return fn(*args, registry=load_plugins_for_command(plugins, strict_plugins), **kwargs)
 
     return wrapper
 

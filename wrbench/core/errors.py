@@ -1,4 +1,4 @@
-"""One-line descriptions of exceptions for records, tables and messages."""
+"""Errors and warnings as users see them: one-line exception descriptions, warnings, the usage error (exit 2)."""
 from __future__ import annotations
 
 import sys

@@ -141,6 +141,18 @@ class Registry:
     def has(self, kind: str, name: str) -> bool:
         return name in self.components[kind]
 
+    def first_expert_for(self, problem: Problem) -> str | None:
+        """The first registered expert (by name) that supports `problem`, built at its `test_params`; the
+        reference of smoke tests and latency runs when the problem names no `test_expert`."""
+        for name in self.names("expert"):
+            try:
+                cls = self.get("expert", name, problem.name)
+                if cls(dict(cls.test_params)).supports(problem) is None:
+                    return name
+            except Exception:  # noqa: BLE001 - an expert that cannot be built is simply not the reference
+                continue
+        return None
+
     def solver_class(self, name: str, problem: str | None = None) -> type | None:
         """The solver registered as `name` (for `problem`), or None if `name` is only an expert."""
         return self.get("solver", name, problem) if self.has("solver", name) else None
@@ -215,6 +227,17 @@ def load_plugins(modules: Sequence[str] = (), *, strict: bool = False, entry_poi
                 raise PluginError(f"plugin '{record.name}' failed: {record.error}") from exc
         registry.records.append(record)
     return registry
+
+
+def load_plugins_for_command(modules: Sequence[str], strict: bool) -> Registry:
+    """`load_plugins` for a command line: a plugin error (a -p module that fails with --strict-plugins,
+    say) is a usage error, one line and exit code 2, not a traceback."""
+    from wrbench.core.errors import UsageFailure
+
+    try:
+        return load_plugins(modules, strict=strict)
+    except PluginError as exc:
+        raise UsageFailure(str(exc)) from None
 
 
 def _one_line(exc: BaseException) -> str:

@@ -344,14 +344,8 @@ class _ProblemChecks:
         if choice is None and problem.test_expert and self.registry.has("expert", problem.test_expert):
             choice = problem.test_expert
         if choice is None:
-            for expert_name in self.registry.names("expert"):
-                try:
-                    cls = self.registry.get("expert", expert_name, self.problem_name)
-                    candidate = cls(dict(cls.test_params))
-                except UnresolvedComponent:
-                    continue
-                if candidate.supports(problem) is None:
-                    return candidate
+            choice = self.registry.first_expert_for(problem)
+        if choice is None:
             raise _Setup("expert", NO_EXPERT, f"the solver needs expert samples, but no registered expert supports "
                          f"'{self.problem_name}'", "install the problem's plugin (with its experts) or pass expert=")
         expert_name, expert_params = (choice, None) if isinstance(choice, str) else choice

@@ -66,15 +66,7 @@ def bench_sizes(cls: type[Problem], device: str, sizes: Sequence[int] = ()) -> t
 
 def reference_expert(registry: Registry, cls: type[Problem], probe: Problem) -> str | None:
     """The problem's `test_expert`, else the first registered expert (by name) that supports it."""
-    if cls.test_expert:
-        return cls.test_expert
-    for name in registry.names("expert"):
-        try:
-            if registry.make_solver(name, None, cls.name).supports(probe) is None:
-                return name
-        except Exception:  # noqa: BLE001 - a broken expert is simply not the reference
-            continue
-    return None
+    return cls.test_expert or registry.first_expert_for(probe)
 
 
 def discover(

@@ -33,16 +33,13 @@ def _table(title: str, columns: tuple[str, ...], rows: list[list[str]]) -> Table
 def bench(**values: Any) -> None:
     """Time sampling latency (pytest-benchmark), save runs and compare them across commits."""
     from wrbench.core.machine import fingerprint
-    from wrbench.core.plugins import PluginError, UnknownComponent, load_plugins
+    from wrbench.core.plugins import UnknownComponent, load_plugins_for_command
     from wrbench.latency import compare, storage
     from wrbench.latency.cases import discover
     from wrbench.latency.pytest_run import run_benchmarks
     from wrbench.latency.stats import ALPHA
 
-    try:
-        registry = load_plugins(values["plugins"], strict=values["strict_plugins"])
-    except PluginError as exc:
-        raise UsageFailure(str(exc)) from None
+    registry = load_plugins_for_command(values["plugins"], values["strict_plugins"])
     for record in registry.failures():
         warn(f"plugin '{record.name}' not loaded: {record.error}")
     known = set(registry.names("solver")) | set(registry.names("expert"))
