@@ -43,7 +43,7 @@ def test_good_suite_validates_with_defaults(tmp_path, registry):
     assert [s.label for s in suite.solvers] == ["toy_mean", "half"]
     assert suite.problem.params == {"dim": 3, "spread": 0.2}
     assert suite.eval_params == {"noise": 0.0}
-    assert suite.rank_by == "exceed_ratio"
+    assert suite.rank_by == "" and suite.qos_tolerance is None and suite.optimum is None  # the problem's own rule
     assert [s.name for s in suite.splits] == ["train", "test"]
 
 

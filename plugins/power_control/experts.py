@@ -6,7 +6,7 @@ import warnings
 import numpy as np
 import torch
 
-from wrbench.api import Context, Expert, Instances, Problem
+from wrbench.api import Context, Expert, Instances, Problem, WeightedSamples
 from wrbench.params import Param
 
 from .rates import cycled_permutations, expected_rates, link_rates
@@ -93,7 +93,7 @@ class Exhaustive(Expert):
     """Exact optimal stochastic policy on a power grid: expected rates of every grid point, then a HiGHS LP over their weights."""
 
     name = "exhaustive"
-    version = "1"
+    version = "2"  # 2: returns the LP mixture as weighted samples
     problems = ("power_control",)
     stochastic = True
     parameters = (
@@ -153,14 +153,22 @@ class Exhaustive(Expert):
         weights = np.clip(result.x[:n_points], 0.0, None)
         return weights / weights.sum()
 
-    def solve(self, problem: Problem, instances: Instances, n_samples: int, ctx: Context) -> torch.Tensor:
-        """Samples (B, n_samples, N) in watts: grid points drawn with the LP weights (systematic resampling, shuffled)."""
+    def solve(self, problem: Problem, instances: Instances, n_samples: int, ctx: Context) -> WeightedSamples:
+        """The LP's mixture itself: its support points (B, n_samples, N) in watts with their weights.
+
+        A basic LP solution has at most N + 1 points of positive weight; the rest of the n_samples slots hold
+        zero-weight points. Where the support is larger than n_samples, the heaviest points are kept and
+        renormalized (with a warning): the policy is then no longer exactly the LP's.
+        """
         grid, _, weights = self.policy(problem, instances, ctx)
-        generator = ctx.generator("exhaustive", "draw")
-        n_networks = weights.shape[0]
-        offset = torch.rand(n_networks, 1, generator=generator, device=generator.device, dtype=torch.float64)
-        positions = (offset + torch.arange(n_samples, device=weights.device)) / n_samples
-        cumulative = weights.cumsum(dim=1)
-        index = torch.searchsorted(cumulative, positions.contiguous()).clamp(max=grid.shape[0] - 1)
-        index = index.gather(1, cycled_permutations(n_networks, n_samples, n_samples, generator))
-        return (grid[index] * instances.attrs["p_max"]).float()
+        top = weights.topk(min(n_samples, weights.shape[1]), dim=1)
+        dropped = weights.sum(dim=1) - top.values.sum(dim=1)
+        if bool((dropped > 1e-9).any()):
+            warnings.warn(f"exhaustive: the LP mixture has more than {n_samples} points; the {n_samples} heaviest are kept "
+                          f"(up to {float(dropped.max()):.3g} of the weight dropped)")
+        index, kept = top.indices, top.values
+        if index.shape[1] < n_samples:  # a grid smaller than n_samples: pad with zero-weight copies
+            pad = n_samples - index.shape[1]
+            index = torch.cat([index, index[:, :1].expand(-1, pad)], dim=1)
+            kept = torch.cat([kept, torch.zeros_like(kept[:, :1]).expand(-1, pad)], dim=1)
+        return WeightedSamples((grid[index] * instances.attrs["p_max"]).float(), kept)

@@ -21,7 +21,7 @@ class SumRate(Problem):
     """
 
     name = "sum_rate"
-    version = "2"  # 2: the flat view gives relative noise floors, not raw gains and P / M
+    version = "3"  # 3: weighted samples; 2: the flat view gives relative noise floors, not raw gains and P / M
     test_params = {"channels": 3}
     test_expert = "water_filling"
     parameters = (
@@ -40,6 +40,9 @@ class SumRate(Problem):
         ),
     )
     primary_metric = "exceed_ratio"
+    objective = "exceed_ratio"
+    constraint_metric = "infeasible_frac"  # exact: a raw sample is feasible or not, no measurement noise to tolerate
+    scores_weights = True
     lower_is_better = frozenset({"exceed_ratio_std", "infeasible_frac"})
     headline_metrics = ("exceed_ratio", "exceed_ratio_p5", "exceed_ratio_min", "exceed_ratio_best", "infeasible_frac")
     metrics = ("sum_rate", "exceed_ratio", "exceed_ratio_p5", "exceed_ratio_min", "exceed_ratio_best", "exceed_ratio_std",
@@ -116,37 +119,42 @@ class SumRate(Problem):
         ctx: Context,
         params: Params,
         reference: Evaluation | None = None,
+        weights: torch.Tensor | None = None,
     ) -> Evaluation:
-        """Feasibility of the raw samples, then exceed ratios of the projected ones.
+        """Feasibility of the raw samples, then exceed ratios of the projected ones (means weighted by `weights`).
 
         The ratio's denominator is always exact water-filling on the same
         instances (DiffSG's own labels are no safe reference), so `reference`
         is not used. Per instance, a sample's ratio is f(sample) / f(p*);
         `exceed_ratio` averages over samples and then instances, `_p5`, `_min`
         and `_std` are taken over the instances' mean-sample ratios, `_best`
-        averages each instance's best sample. `sum_rate` is the mean over
+        averages each instance's best sample of positive weight. `sum_rate` is the mean over
         instances of the mean-sample sum rate in bit/s/Hz.
         """
         g = instances.arrays["g"].to(torch.float64)
         x = samples.to(g)
         budget = self.decision_set(instances)
         feasible = budget.contains(x, atol=params.tolerance)
+        w = torch.full_like(x[..., 0], 1.0 / x.shape[1]) if weights is None else weights.to(g)
         rates = self.score(instances, budget.project(x), ctx)
         optimum = sum_rate(g, water_fill(g, budget.total.to(g)))
         ratio = rates / optimum.unsqueeze(-1)
-        per_instance = ratio.mean(-1)
+        per_instance = (w * ratio).sum(-1)
+        infeasible = (w * (~feasible).double()).sum(-1)
+        instance_rate = (w * rates).sum(-1)
         metrics = {
-            "sum_rate": rates.mean().item(),
+            "sum_rate": instance_rate.mean().item(),
             "exceed_ratio": per_instance.mean().item(),
             "exceed_ratio_p5": torch.quantile(per_instance, 0.05).item(),
             "exceed_ratio_min": per_instance.min().item(),
-            "exceed_ratio_best": ratio.max(-1).values.mean().item(),
+            "exceed_ratio_best": ratio.masked_fill(w <= 0, -torch.inf).max(-1).values.mean().item(),
             "exceed_ratio_std": per_instance.std(correction=0).item(),
-            "infeasible_frac": (~feasible).double().mean().item(),
+            "infeasible_frac": infeasible.mean().item(),
         }
         return Evaluation(
             metrics=metrics,
-            per_instance={"sum_rate": rates.mean(-1).cpu().numpy(), "exceed_ratio": per_instance.cpu().numpy()},
+            per_instance={"sum_rate": instance_rate.cpu().numpy(), "exceed_ratio": per_instance.cpu().numpy(),
+                          "infeasible_frac": infeasible.cpu().numpy()},
             distributions={"exceed_ratio": ratio.flatten().cpu().numpy()},
             markers={"exceed_ratio": {"water-filling": 1.0}},
         )

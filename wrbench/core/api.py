@@ -19,6 +19,7 @@ import torch
 
 from wrbench.core.geometry import project_simplex, uniform_simplex
 from wrbench.core.params import Param, Params, resolve
+from wrbench.core.weights import WeightedSamples, systematic_counts
 
 # --------------------------------------------------------------------------- data
 
@@ -216,9 +217,13 @@ class Evaluation:
     """What a problem's evaluation protocol reports for one policy on one split.
 
     - `metrics`: pooled scalars, named by the problem (e.g. `mean_rate`, `p5`) and listed in its `metrics`.
-    - `per_instance`: arrays of length B (e.g. each network's mean rate), which a
-      later evaluation uses as its reference for ratios.
-    - `distributions`: pooled samples (e.g. per-link ergodic rates) for CDF plots.
+    - `per_instance`: arrays of length B, one per metric that is a mean over
+      instances (e.g. each network's mean rate): the board's intervals, paired
+      differences and shared ranks are computed from them, and a later
+      evaluation uses the reference's as the denominator of ratios.
+    - `distributions`: samples (e.g. per-link ergodic rates) for CDF plots, one
+      row per instance ((B, K) arrays) where the problem's `quantile_metrics`
+      are read from them.
     - `markers`: reference values to draw on a distribution's plot (e.g. f_min).
     """
 
@@ -351,6 +356,23 @@ class Problem(Component):
     # every metric `evaluate` may report: suites may rank by and plot only these and the harness's timings
     # (empty: undeclared, and suites' metric names are not checked before the run)
     metrics: ClassVar[tuple[str, ...]] = ()
+    # The board's ranking rule (docs/metrics.md): rows whose `constraint_metric` (lower is better, 0 = every
+    # constraint met) is at most `constraint_tolerance` meet the constraints and rank first, by `objective`;
+    # the others follow by the constraint metric. A suite may set its own tolerance (`qos_tolerance`) or
+    # rank by one metric (`rank_by`). No objective: the board ranks by `primary_metric`.
+    objective: ClassVar[str] = ""
+    constraint_metric: ClassVar[str] = ""
+    constraint_tolerance: ClassVar[float] = 0.0
+    # Metrics that are quantiles of a distribution pooled over instances, {metric: (distribution, q)}: the
+    # board computes their interval by resampling instances (the distribution's rows).
+    quantile_metrics: ClassVar[Mapping[str, tuple[str, float]]] = {}
+    # Metrics in one unit drawn side by side as grouped bars per policy (e.g. mean rate and rate
+    # percentiles), with the markers of distribution `profile_marker[0]` named `profile_marker[1]`.
+    profile_metrics: ClassVar[tuple[str, ...]] = ()
+    profile_marker: ClassVar[tuple[str, str] | None] = None
+    # Whether `evaluate` takes `weights` (a policy returning WeightedSamples); a problem that does not
+    # makes such a policy's cell invalid rather than resampling it.
+    scores_weights: ClassVar[bool] = False
     # The expert that smoke tests and the latency bench use as the reference ("": the first registered
     # expert, by name, that supports the problem); built with its own `test_params`.
     test_expert: ClassVar[str] = ""
@@ -384,12 +406,15 @@ class Problem(Component):
         ctx: Context,
         params: Params,
         reference: Evaluation | None = None,
+        weights: torch.Tensor | None = None,
     ) -> Evaluation:
         """Run the evaluation protocol on samples (B, S, D) of one policy.
 
         `ctx.seed` is the same for every policy on a split (common random
         numbers); `reference` is the expert's evaluation on the same instances,
-        or None when evaluating the expert itself.
+        or None when evaluating the expert itself. `weights` (B, S), rows
+        summing to 1, are the probabilities of a mixture policy's samples (None:
+        uniform); only problems with `scores_weights` receive them.
         """
         raise NotImplementedError
 
@@ -417,8 +442,8 @@ class Expert(Component):
         """None if this expert can solve `problem`, else the reason it cannot."""
         return _problem_reason(self, problem, ())
 
-    def solve(self, problem: Problem, instances: Instances, n_samples: int, ctx: Context) -> torch.Tensor:
-        """Samples (B, n_samples, D) of the expert's policy for each instance."""
+    def solve(self, problem: Problem, instances: Instances, n_samples: int, ctx: Context) -> torch.Tensor | WeightedSamples:
+        """Samples (B, n_samples, D) of the expert's policy for each instance (or WeightedSamples of that shape)."""
         raise NotImplementedError
 
     @classmethod
@@ -453,8 +478,9 @@ class Solver(Component):
     def fit(self, problem: Problem, instances: Instances, expert_samples: torch.Tensor | None, ctx: Context) -> None:
         """Learn from expert samples (B, S, D) for the training instances (no-op by default)."""
 
-    def sample(self, problem: Problem, instances: Instances, n_samples: int, ctx: Context) -> torch.Tensor:
-        """Allocations (B, n_samples, D) for each instance, reproducible from `ctx.seed`."""
+    def sample(self, problem: Problem, instances: Instances, n_samples: int, ctx: Context) -> torch.Tensor | WeightedSamples:
+        """Allocations (B, n_samples, D) for each instance, reproducible from `ctx.seed`; a mixture policy
+        may return WeightedSamples (its support and probabilities) instead."""
         raise NotImplementedError
 
     def state_dict(self) -> dict[str, Any]:
@@ -509,7 +535,7 @@ class ExpertSolver(Solver):
     def supports(self, problem: Problem) -> str | None:
         return self.expert.supports(problem)
 
-    def sample(self, problem: Problem, instances: Instances, n_samples: int, ctx: Context) -> torch.Tensor:
+    def sample(self, problem: Problem, instances: Instances, n_samples: int, ctx: Context) -> torch.Tensor | WeightedSamples:
         return self.expert.solve(problem, instances, n_samples, ctx)
 
 
@@ -521,6 +547,8 @@ __all__ = [
     "project_simplex",
     "uniform_simplex",
     "Evaluation",
+    "WeightedSamples",
+    "systematic_counts",
     "ProgressFn",
     "Context",
     "instance_arrays",

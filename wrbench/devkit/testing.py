@@ -37,7 +37,9 @@ from typing import Any, Iterable, Mapping, Sequence
 import torch
 
 from wrbench.core.api import Context, Expert, Instances, Problem, Solver, derive_seed
-from wrbench.core.checks import NOT_A_TENSOR, NOT_FINITE, NOT_FLOATING, OUTSIDE_SET, WRONG_SHAPE, CellInvalid, check_samples
+from wrbench.core.checks import (BAD_WEIGHTS, NOT_A_TENSOR, NOT_FINITE, NOT_FLOATING, OUTSIDE_SET, WRONG_SHAPE, CellInvalid,
+                                 checked_output)
+from wrbench.core.weights import plain_samples
 from wrbench.core.errors import one_line
 from wrbench.core.plugins import DISABLE_ENV, Registry, UnresolvedComponent, load_plugins
 
@@ -52,7 +54,7 @@ STATE_FAILED, STATE_NOT_RESTORED, REFIT_FAILED, FIT_NOT_REPRODUCIBLE = ("state_f
 REASONS = (NOT_REGISTERED, SUPPORTS_NONE, UNKNOWN_PROBLEM, PROBLEM_FAILED, NO_EXPERT, EXPERT_FAILED, CONSTRUCT_FAILED,
            FIT_RAISED, MUTATES_INPUTS, SAMPLE_RAISED, NOT_DETERMINISTIC, SMALL_BATCH_FAILED, SAMPLES_DIFFER,
            DIAGNOSTIC_NOT_NUMBER, STATE_FAILED, STATE_NOT_RESTORED, REFIT_FAILED, FIT_NOT_REPRODUCIBLE,
-           NOT_A_TENSOR, WRONG_SHAPE, NOT_FLOATING, NOT_FINITE, OUTSIDE_SET)
+           NOT_A_TENSOR, WRONG_SHAPE, NOT_FLOATING, NOT_FINITE, OUTSIDE_SET, BAD_WEIGHTS)
 SETUP_CHECKS = ("registered", "problem", "expert", "construct")
 #: The checks of one solver on one problem, in the order they run; a check runs only if those before it
 #: that it builds on (fit, output) passed.
@@ -363,8 +365,10 @@ class _ProblemChecks:
     def _expert_samples(self, problem: Problem, train: Instances) -> torch.Tensor:
         expert = self._expert(problem)
         try:
-            x = expert.solve(problem, train.to(self.device), self.n_expert, self._ctx("expert")).detach().cpu()
-            check_samples(problem, train, x, self.n_expert, f"expert '{expert.name}'")
+            ctx = self._ctx("expert")
+            output = expert.solve(problem, train.to(self.device), self.n_expert, ctx)
+            x, weights = checked_output(problem, train, output, self.n_expert, f"expert '{expert.name}'")
+            x = plain_samples(x, weights, ctx.generator("kit", "resample", device="cpu"))
         except Exception as exc:  # noqa: BLE001
             raise _Setup("expert", EXPERT_FAILED, f"expert '{expert.name}' failed: {one_line(exc)}",
                          "pass a working expert with expert=") from exc
@@ -404,11 +408,7 @@ class _ProblemChecks:
             self._add(f"inputs not mutated ({stage})", PASSED)
 
     def _sample(self, solver: Solver, problem: Problem, instances: Instances, n: int, ctx: Context) -> torch.Tensor:
-        x = solver.sample(problem, instances.to(self.device), n, ctx)
-        if not isinstance(x, torch.Tensor):
-            raise CellInvalid(f"sample() returned {type(x).__name__}, expected a torch.Tensor", NOT_A_TENSOR)
-        x = x.detach().cpu()
-        check_samples(problem, instances, x, n, "solver")
+        x, _ = checked_output(problem, instances, solver.sample(problem, instances.to(self.device), n, ctx), n, "solver")
         return x
 
     def _check_output(self, solver: Solver, problem: Problem, test: Instances) -> torch.Tensor | None:
@@ -562,4 +562,4 @@ def _output_fix(message: str) -> str:
 
 
 __all__ = ["CHECKS", "REASONS", "CheckResult", "check_solver", "assert_conformant", "conformance_cases", "format_results",
-           "NOT_REGISTERED", "SUPPORTS_NONE", "UNKNOWN_PROBLEM", "PROBLEM_FAILED", "NO_EXPERT", "EXPERT_FAILED", "CONSTRUCT_FAILED", "FIT_RAISED", "MUTATES_INPUTS", "SAMPLE_RAISED", "NOT_DETERMINISTIC", "SMALL_BATCH_FAILED", "SAMPLES_DIFFER", "DIAGNOSTIC_NOT_NUMBER", "STATE_FAILED", "STATE_NOT_RESTORED", "REFIT_FAILED", "FIT_NOT_REPRODUCIBLE", "NOT_A_TENSOR", "WRONG_SHAPE", "NOT_FLOATING", "NOT_FINITE", "OUTSIDE_SET"]
+           "NOT_REGISTERED", "SUPPORTS_NONE", "UNKNOWN_PROBLEM", "PROBLEM_FAILED", "NO_EXPERT", "EXPERT_FAILED", "CONSTRUCT_FAILED", "FIT_RAISED", "MUTATES_INPUTS", "SAMPLE_RAISED", "NOT_DETERMINISTIC", "SMALL_BATCH_FAILED", "SAMPLES_DIFFER", "DIAGNOSTIC_NOT_NUMBER", "STATE_FAILED", "STATE_NOT_RESTORED", "REFIT_FAILED", "FIT_NOT_REPRODUCIBLE", "NOT_A_TENSOR", "WRONG_SHAPE", "NOT_FLOATING", "NOT_FINITE", "OUTSIDE_SET", "BAD_WEIGHTS"]

@@ -1,7 +1,12 @@
-"""Leaderboard: aggregate stored results over repetitions and rank by the suite's primary metric.
+"""Leaderboard: aggregate stored results over networks x repetitions, with intervals, and rank by the board's rule.
 
-Reads only the output folder (results.jsonl, suite.json, meta.json), so a
-leaderboard can be re-rendered without the plugins that produced it.
+Reads only the output folder (results.jsonl, suite.json, meta.json, dists/), so
+a leaderboard can be re-rendered without the plugins that produced it. A metric
+with per-network values gets its mean over all networks of all repetitions and
+a 95 % t-interval (`<metric>_ci`); a pooled quantile gets a cluster-bootstrap
+interval over networks; the objective also gets its paired difference against
+the expert's row on the same networks (`<objective>_diff`, `_diff_ci`).
+`<metric>_std` is the sample std (ddof = 1) of the per-repetition values.
 """
 from __future__ import annotations
 
@@ -11,8 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
+from wrbench.core.fsio import artifact_name
+from wrbench.report.intervals import mean_interval, paired_difference, quantile_interval
+from wrbench.report.ranking import RankingRule, RankRow, order, ranks
 from wrbench.run.plan import EXPERT
 from wrbench.run.record import HARNESS_METRICS, OK, STATUSES, JobRecord
 from wrbench.run.store import ResultStore
@@ -20,7 +29,7 @@ from wrbench.run.store import ResultStore
 
 @dataclass
 class Leaderboard:
-    """One table per test split; rows are policies with `<metric>` means and `<metric>_std`."""
+    """One table per test split; rows are policies with `<metric>` means, `<metric>_std` and `<metric>_ci`."""
 
     title: str
     rank_by: str
@@ -30,6 +39,7 @@ class Leaderboard:
     meta: dict[str, Any]
     sweeps: dict[str, list[tuple[str, Any]]] = field(default_factory=dict)
     sweep_plot: tuple[str, ...] = ()
+    ranking: RankingRule | None = None
 
     def json_rows(self) -> list[dict[str, Any]]:
         rows = []
@@ -46,17 +56,30 @@ def load(outdir: str | Path) -> Leaderboard:
     records = ResultStore(outdir).records()
     if not records:
         raise FileNotFoundError(f"no results in {outdir} (expected {outdir / 'results.jsonl'})")
-    order = {s["label"]: i for i, s in enumerate(suite.get("solvers", []))}
-    records.sort(key=lambda r: (-1 if r.kind == EXPERT else order.get(r.entry, 1e9), r.rep))
+    order_of = {s["label"]: i for i, s in enumerate(suite.get("solvers", []))}
+    records.sort(key=lambda r: (-1 if r.kind == EXPERT else order_of.get(r.entry, 1e9), r.rep))
     splits = [s["name"] for s in suite.get("splits", []) if s.get("role") == "test"] or ["test"]
-    rank_by = meta.get("rank_by") or suite.get("rank_by", "")
     lower = frozenset(meta.get("lower_is_better", []))
-    long = _long_rows(records, splits)
-    metrics = _metric_order([m for r in records for split in r.metrics.values() for m in split], rank_by)
-    tables = {split: _aggregate(long[long["split"] == split], metrics, rank_by, lower) for split in splits}
+    rule = ranking_rule(meta, suite, lower)
+    metrics = _metric_order([m for r in records for split in r.metrics.values() for m in split], rule.objective)
+    quantiles = {m: (d, float(q)) for m, (d, q) in meta.get("quantile_metrics", {}).items()}
+    tables = {split: _table(records, split, metrics, rule, quantiles, outdir) for split in splits}
+    paired = f"{rule.objective}_diff"
+    if any(paired in t for t in tables.values()):
+        metrics.insert(metrics.index(rule.objective) + 1 if rule.objective in metrics else 0, paired)
     sweeps = sweep_points(suite.get("splits", []))
-    plot = tuple(suite.get("sweep_plot") or ([rank_by] if rank_by else []))
-    return Leaderboard(suite.get("name", outdir.name), rank_by, lower, tables, metrics, meta, sweeps, plot)
+    plot = tuple(suite.get("sweep_plot") or [rule.objective])
+    return Leaderboard(suite.get("name", outdir.name), rule.objective, lower, tables, metrics, meta, sweeps, plot, rule)
+
+
+def ranking_rule(meta: dict[str, Any], suite: dict[str, Any], lower: frozenset[str]) -> RankingRule:
+    """The rule the run recorded; for an output folder of an older wrbench, its single `rank_by` metric."""
+    recorded = meta.get("ranking")
+    if recorded:
+        return RankingRule(recorded["objective"], bool(recorded.get("higher_is_better", True)), recorded.get("constraint"),
+                           float(recorded.get("tolerance", 0.0)))
+    metric = meta.get("rank_by") or suite.get("rank_by", "")
+    return RankingRule(metric, metric not in lower)
 
 
 def sweep_points(splits: list[dict[str, Any]]) -> dict[str, list[tuple[str, Any]]]:
@@ -77,17 +100,6 @@ def sweep_points(splits: list[dict[str, Any]]) -> dict[str, list[tuple[str, Any]
     return sweeps
 
 
-def _long_rows(records: list[JobRecord], splits: list[str]) -> pd.DataFrame:
-    """One row per (record, split); a record without metrics (failed, skipped) appears in every split."""
-    rows = []
-    for r in records:
-        base = {"label": r.label or r.entry, "entry": r.entry, "solver": r.component or r.entry, "kind": r.kind,
-                "rep": r.rep, "status": r.status, "message": r.message, "fit_seconds": r.fit_seconds}
-        for split in splits:
-            rows.append({**base, "split": split, **r.metrics.get(split, {})})
-    return pd.DataFrame(rows)
-
-
 def _metric_order(seen: list[str], rank_by: str) -> list[str]:
     ordered = list(dict.fromkeys(m for m in seen if not m.endswith("_std") and m not in HARNESS_METRICS))
     if rank_by in ordered:
@@ -96,31 +108,116 @@ def _metric_order(seen: list[str], rank_by: str) -> list[str]:
     return ordered + [m for m in HARNESS_METRICS if m in seen or m == "fit_seconds"]
 
 
-def _aggregate(df: pd.DataFrame, metrics: list[str], rank_by: str, lower: frozenset[str]) -> pd.DataFrame:
-    out = []
-    for entry, group in df.groupby("entry", sort=False):
-        row: dict[str, Any] = {"entry": entry, "label": group["label"].iloc[0], "solver": group["solver"].iloc[0],
-                               "kind": group["kind"].iloc[0]}
-        statuses = list(group["status"])
-        worst = max(statuses, key=lambda s: STATUSES.index(s) if s in STATUSES else len(STATUSES))
-        row["status"] = worst if statuses.count(worst) == len(statuses) else f"{worst} ({statuses.count(worst)}/{len(statuses)})"
-        failed = group[group["status"] != OK]
-        row["message"] = failed["message"].iloc[0] if len(failed) else ""
-        row["repetitions"] = int((group["status"] == OK).sum())
-        ok = group[group["status"] == OK]
+class _Units:
+    """Per-network values of one split, aligned across rows: repetition by repetition, NaN where a row has none."""
+
+    def __init__(self, records: list[JobRecord], split: str):
+        self.sizes: dict[int, int] = {}
+        for r in records:
+            for values in r.per_instance.get(split, {}).values():
+                self.sizes.setdefault(r.rep, len(values))
+
+    def aligned(self, group: list[JobRecord], split: str, metric: str) -> np.ndarray | None:
+        """The row's values over all units, or None when no repetition of it has per-network values for `metric`."""
+        by_rep = {r.rep: r.per_instance.get(split, {}).get(metric) for r in group if r.status == OK}
+        if not any(v is not None for v in by_rep.values()):
+            return None
+        parts = [np.asarray(by_rep[rep], dtype=float) if by_rep.get(rep) is not None and len(by_rep[rep]) == size
+                 else np.full(size, math.nan) for rep, size in sorted(self.sizes.items())]
+        return np.concatenate(parts) if parts else None
+
+
+def _table(records: list[JobRecord], split: str, metrics: list[str], rule: RankingRule,
+           quantiles: dict[str, tuple[str, float]], outdir: Path) -> pd.DataFrame:
+    units = _Units(records, split)
+    groups: dict[str, list[JobRecord]] = {}
+    for r in records:
+        groups.setdefault(r.entry, []).append(r)
+    rows, aligned = [], []
+    for entry, group in groups.items():
+        row = _row_head(entry, group)
+        values = {m: units.aligned(group, split, m) for m in metrics}
         for metric in metrics:
-            values = pd.to_numeric(ok[metric], errors="coerce").dropna() if metric in ok else pd.Series(dtype=float)
-            row[metric] = float(values.mean()) if len(values) else math.nan
-            row[f"{metric}_std"] = float(values.std(ddof=0)) if len(values) else math.nan
-        out.append(row)
-    table = pd.DataFrame(out)
-    if table.empty or rank_by not in table:
+            per_rep = pd.Series([_value(r, split, metric) for r in group if r.status == OK], dtype=object)
+            per_rep = pd.to_numeric(per_rep, errors="coerce").dropna()
+            row[metric] = float(per_rep.mean()) if len(per_rep) else math.nan
+            row[f"{metric}_std"] = float(per_rep.std(ddof=1)) if len(per_rep) > 1 else math.nan
+            row[f"{metric}_ci"] = None
+            if values[metric] is not None and not np.isnan(values[metric]).all():
+                row[metric] = float(np.nanmean(values[metric]))
+                row[f"{metric}_ci"] = _interval(mean_interval(values[metric]))
+            if metric in quantiles and row["repetitions"]:
+                estimate, low, high = quantile_interval(_clusters(outdir, entry, group, split, quantiles[metric][0]),
+                                                        quantiles[metric][1])
+                if not math.isnan(estimate):
+                    row[metric], row[f"{metric}_ci"] = estimate, _interval((low, high))
+        rows.append(row)
+        aligned.append(values)
+    _paired_with_expert(rows, aligned, rule.objective)
+    return _ranked(pd.DataFrame(rows), aligned, rule)
+
+
+def _row_head(entry: str, group: list[JobRecord]) -> dict[str, Any]:
+    first = group[0]
+    row: dict[str, Any] = {"entry": entry, "label": first.label or entry, "solver": first.component or entry, "kind": first.kind}
+    statuses = [r.status for r in group]
+    worst = max(statuses, key=lambda s: STATUSES.index(s) if s in STATUSES else len(STATUSES))
+    row["status"] = worst if statuses.count(worst) == len(statuses) else f"{worst} ({statuses.count(worst)}/{len(statuses)})"
+    failed = [r for r in group if r.status != OK]
+    row["message"] = failed[0].message if failed else ""
+    row["repetitions"] = sum(r.status == OK for r in group)
+    return row
+
+
+def _value(record: JobRecord, split: str, metric: str) -> Any:
+    """One repetition's value of a metric; the fit time is the record's own, shared by its splits."""
+    return record.fit_seconds if metric == "fit_seconds" else record.metrics.get(split, {}).get(metric)
+
+
+def _clusters(outdir: Path, entry: str, group: list[JobRecord], split: str, distribution: str) -> list[np.ndarray]:
+    """The rows (one per network) of a distribution the cells saved, over the row's repetitions."""
+    clusters: list[np.ndarray] = []
+    for r in group:
+        path = outdir / "dists" / f"{artifact_name(entry, r.rep, split)}.npz"
+        if r.status != OK or not path.exists():
+            continue
+        with np.load(path, allow_pickle=False) as data:
+            key = f"dist:{distribution}"
+            if key in data.files:
+                array = data[key]
+                clusters += list(array) if array.ndim == 2 else [array]
+    return clusters
+
+
+def _paired_with_expert(rows: list[dict[str, Any]], aligned: list[dict[str, np.ndarray | None]], objective: str) -> None:
+    """`<objective>_diff` and its interval: each row minus the expert's row, network by network."""
+    expert = next((values for row, values in zip(rows, aligned) if row["kind"] == EXPERT), None)
+    if expert is None or expert.get(objective) is None:
+        return
+    for row, values in zip(rows, aligned):
+        if values.get(objective) is None:
+            continue
+        mean, low, high = paired_difference(values[objective], expert[objective])
+        row[f"{objective}_diff"], row[f"{objective}_diff_ci"] = mean, _interval((low, high))
+
+
+def _ranked(table: pd.DataFrame, aligned: list[dict[str, np.ndarray | None]], rule: RankingRule) -> pd.DataFrame:
+    if table.empty or rule.objective not in table:
         return table
-    ascending = rank_by in lower
-    table["_failed"] = table[rank_by].isna()
-    table = table.sort_values(["_failed", rank_by], ascending=[True, ascending], kind="stable").drop(columns="_failed")
-    table.insert(0, "rank", range(1, len(table) + 1))
-    return table.reset_index(drop=True)
+    constraint = rule.constraint if rule.constraint in table else None
+    rule = RankingRule(rule.objective, rule.higher_is_better, constraint, rule.tolerance)
+    rank_rows = [RankRow(float(row[rule.objective]), float(row[constraint]) if constraint else math.nan,
+                         values.get(rule.objective), values.get(constraint) if constraint else None)
+                 for row, values in zip(table.to_dict(orient="records"), aligned)]
+    best_first = order(rank_rows, rule)
+    table = table.iloc[best_first].reset_index(drop=True)
+    table.insert(0, "rank", ranks(rank_rows, rule))
+    return table
+
+
+def _interval(bounds: tuple[float, float]) -> list[float] | None:
+    low, high = bounds
+    return None if math.isnan(low) or math.isnan(high) else [low, high]
 
 
 def _clean(value: Any) -> Any:

@@ -5,11 +5,16 @@ distributions (e.g. per-link ergodic rates) and markers (e.g. f_min), and
 every policy's pooled values are drawn as empirical CDFs on one figure. For a
 suite that sweeps a problem parameter over its test splits, each policy's
 metrics (the sweep's `plot` list) are drawn against the parameter's value.
+A suite ranked under a constraint gets an objective-against-constraint
+trade-off scatter per split, and one that names `profile_metrics` in its meta
+gets grouped bars of those metrics per policy (with `profile_marker`, e.g.
+f_min, as dashed lines).
 """
 from __future__ import annotations
 
+import math
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -46,7 +51,148 @@ def _pyplot():
 
 
 def write_plots(board: "Leaderboard", outdir: str | Path) -> list[Path]:
-    return _cdf_plots(board, Path(outdir)) + _sweep_plots(board, Path(outdir))
+    outdir = Path(outdir)
+    return (
+        _cdf_plots(board, outdir)
+        + _sweep_plots(board, outdir)
+        + _tradeoff_plots(board, outdir)
+        + _profile_plots(board, outdir)
+    )
+
+
+def _number(value: Any) -> float:
+    """A table cell as a float; NaN when it is missing or not a number."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def _interval(value: Any) -> tuple[float, float] | None:
+    """A `<metric>_ci` cell as (low, high); None when unknown (None, NaN, malformed, non-finite)."""
+    if value is None or isinstance(value, (str, bytes)):
+        return None
+    try:
+        low, high = (float(v) for v in value)
+    except (TypeError, ValueError):
+        return None
+    if not (math.isfinite(low) and math.isfinite(high)):
+        return None
+    return low, high
+
+
+def _error(mean: float, ci: tuple[float, float] | None) -> list[list[float]] | None:
+    """A matplotlib asymmetric error bar ([[below], [above]]) for a mean and its interval; None when unknown."""
+    if ci is None or not math.isfinite(mean):
+        return None
+    low, high = ci
+    return [[max(mean - low, 0.0)], [max(high - mean, 0.0)]]
+
+
+def _save(plt: Any, fig: Any, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def _tradeoff_plots(board: "Leaderboard", outdir: Path) -> list[Path]:
+    """Per test split: each policy as a point (constraint metric mean, objective metric mean) with interval bars,
+    and the constraint's tolerance as a dashed vertical line. Needs `board.ranking` with a constraint."""
+    ranking = getattr(board, "ranking", None)
+    objective = getattr(ranking, "objective", None)
+    constraint = getattr(ranking, "constraint", None)
+    if ranking is None or not objective or not constraint:
+        return []
+    tolerance = _number(getattr(ranking, "tolerance", None))
+    plt = _pyplot()
+    written = []
+    for split, table in board.tables.items():
+        if objective not in table or constraint not in table:
+            continue
+        points = []
+        for row in table.to_dict(orient="records"):
+            x, y = _number(row.get(constraint)), _number(row.get(objective))
+            if math.isnan(x) or math.isnan(y):
+                continue
+            points.append((str(row.get("label", row.get("entry", ""))), x, y,
+                           _interval(row.get(f"{constraint}_ci")), _interval(row.get(f"{objective}_ci"))))
+        if not points:
+            continue
+        fig, ax = plt.subplots(figsize=(7, 4.5))
+        for label, x, y, xci, yci in points:
+            ax.errorbar([x], [y], xerr=_error(x, xci), yerr=_error(y, yci), fmt="o", capsize=3)
+            ax.annotate(label, (x, y), textcoords="offset points", xytext=(4, 4), fontsize=7)
+        if math.isfinite(tolerance):
+            ax.axvline(tolerance, color="k", linestyle="--", linewidth=1, label="QoS tolerance")
+            ax.legend(fontsize=8)
+        ax.set_xlabel(constraint)
+        ax.set_ylabel(objective)
+        better = "higher" if getattr(ranking, "higher_is_better", True) else "lower"
+        ax.set_title(f"{board.title} · {split}: {objective} ({better} is better) against {constraint}")
+        ax.grid(alpha=0.3)
+        written.append(_save(plt, fig, outdir / "plots" / f"{split}_tradeoff.png"))
+    return written
+
+
+def _profile_marks(board: "Leaderboard", outdir: Path, split: str, table: Any, reps: int) -> dict[str, float]:
+    """The `profile_marker` ([distribution, marker], or a distribution name for all its markers) values found
+    in the policies' stored distributions, as {label: value}; empty when none is stored."""
+    spec = board.meta.get("profile_marker")
+    if not spec:
+        return {}
+    if isinstance(spec, str):
+        dist, wanted = spec, None
+    else:
+        dist, wanted = str(spec[0]), (str(spec[1]) if len(spec) > 1 else None)
+    marks: dict[str, float] = {}
+    for row in table.to_dict(orient="records"):
+        _, markers = _pooled(outdir, row["entry"], split, reps)
+        for mark, value in markers.get(dist, {}).items():
+            if (wanted is None or mark == wanted) and math.isfinite(value):
+                marks.setdefault(mark, value)
+    return marks
+
+
+def _profile_plots(board: "Leaderboard", outdir: Path) -> list[Path]:
+    """Per test split: grouped bars, one group per `profile_metrics` metric and one bar per policy (table order),
+    with interval bars, and the `profile_marker` values (e.g. f_min) as dashed horizontal lines."""
+    wanted = list(board.meta.get("profile_metrics", []) or [])
+    if not wanted:
+        return []
+    plt = _pyplot()
+    reps = int(board.meta.get("repetitions", 1))
+    written = []
+    for split, table in board.tables.items():
+        metrics = [m for m in wanted if m in table]
+        if not metrics or not len(table):
+            continue
+        rows = table.to_dict(orient="records")
+        width = 0.8 / len(rows)
+        centers = np.arange(len(metrics))
+        fig, ax = plt.subplots(figsize=(max(7, 1.2 * len(metrics) * max(1, len(rows) / 3)), 4.5))
+        for i, row in enumerate(rows):
+            heights = [_number(row.get(m)) for m in metrics]
+            below, above = [], []
+            for mean, metric in zip(heights, metrics):
+                err = _error(mean, _interval(row.get(f"{metric}_ci")))
+                below.append(err[0][0] if err else 0.0)
+                above.append(err[1][0] if err else 0.0)
+            xs = centers - 0.4 + width * (i + 0.5)
+            ax.bar(xs, np.nan_to_num(heights), width, label=str(row.get("label", row.get("entry", ""))),
+                   yerr=[below, above] if any(below) or any(above) else None, capsize=2)
+        for mark, value in _profile_marks(board, outdir, split, table, reps).items():
+            ax.axhline(value, color="k", linestyle="--", linewidth=1)
+            ax.annotate(f"{mark} = {value:g}", (centers[-1] + 0.4, value), ha="right", va="bottom", fontsize=8)
+        ax.set_xticks(centers)
+        ax.set_xticklabels(metrics)
+        ax.set_ylabel("value")
+        ax.set_title(f"{board.title} · {split}: profile")
+        ax.grid(alpha=0.3, axis="y")
+        ax.legend(fontsize=8)
+        written.append(_save(plt, fig, outdir / "plots" / f"{split}_profile.png"))
+    return written
 
 
 def _sweep_plots(board: "Leaderboard", outdir: Path) -> list[Path]:

@@ -23,11 +23,14 @@ TERMINAL_METRICS = 6
 TERMINAL_LATENCY = ("sample_seconds_per_network", "speedup")
 
 
-def fmt(mean: Any, std: Any = None) -> str:
+def fmt(mean: Any, std: Any = None, ci: Any = None) -> str:
+    """A mean with its 95 % interval where known ("0.944 [0.938, 0.95]"), else with its std over repetitions."""
     if mean is None or (isinstance(mean, float) and math.isnan(mean)):
         return "-"
     text = f"{mean:.4g}"
-    if std is not None and not (isinstance(std, float) and math.isnan(std)) and std > 0:
+    if isinstance(ci, (list, tuple)) and len(ci) == 2 and ci[1] > ci[0]:
+        text += f" [{ci[0]:.4g}, {ci[1]:.4g}]"
+    elif std is not None and not (isinstance(std, float) and math.isnan(std)) and std > 0:
         text += f" ± {std:.2g}"
     return text
 
@@ -39,8 +42,13 @@ def _columns(board: Leaderboard, limit: int | None = None) -> list[str]:
 
 def _cells(row: dict[str, Any], metrics: list[str], with_std: bool = True) -> list[str]:
     status = row["status"] + (f": {row['message']}" if row.get("message") else "")
-    values = [fmt(row.get(m), row.get(f"{m}_std") if with_std else None) for m in metrics]
+    values = [fmt(row.get(m), row.get(f"{m}_std"), row.get(f"{m}_ci")) if with_std else fmt(row.get(m)) for m in metrics]
     return [str(row.get("rank", "")), row["label"], status, *values]
+
+
+def _rule(board: Leaderboard) -> str:
+    """The ranking rule as the board states it."""
+    return board.ranking.describe() if board.ranking else f"Ranked by {board.rank_by}."
 
 
 def terminal(board: Leaderboard, console: Console | None = None) -> None:
@@ -50,8 +58,8 @@ def terminal(board: Leaderboard, console: Console | None = None) -> None:
     metrics = problem_metrics[:TERMINAL_METRICS] + [m for m in TERMINAL_LATENCY if m in _columns(board)]
     for split, table in board.tables.items():
         # rich parses markup in titles and cells: labels, messages and names are user text
-        out = Table(title=escape(f"{board.title} · {split} · ranked by {board.rank_by} (means over repetitions)"),
-                    title_style="bold")
+        out = Table(title=escape(f"{board.title} · {split} (means over networks x repetitions)"), title_style="bold",
+                    caption=escape(_rule(board)), caption_justify="left")
         out.add_column("#")
         out.add_column("policy", no_wrap=True)
         out.add_column("status", overflow="fold")
@@ -70,11 +78,15 @@ def markdown(board: Leaderboard) -> str:
     lines = [f"# {board.title}", ""]
     meta = board.meta
     if meta:
-        lines.append(
-            f"Ranked by `{board.rank_by}` (mean ± std over repetitions). wrbench {meta.get('wrbench_version')}, "
+        lines += [
+            f"{_rule(board)} Values: mean over networks x repetitions with its 95 % interval [low, high] where "
+            f"per-network values exist, else mean ± sample std over repetitions; `*_diff`: paired difference against "
+            f"the expert's row on the same networks. Metrics are defined in docs/metrics.md.",
+            "",
+            f"wrbench {meta.get('wrbench_version')}, "
             f"torch {meta.get('torch_version')}, device {meta.get('device')}, commit {str(meta.get('git_commit'))[:10]}, "
-            f"suite hash {meta.get('suite_hash')}, {meta.get('date')}."
-        )
+            f"suite hash {meta.get('suite_hash')}, {meta.get('date')}.",
+        ]
         lines.append("")
         lines.append(f"Command: `{meta.get('command')}`")
         lines.append("")
@@ -100,7 +112,7 @@ def html_page(board: Leaderboard) -> str:
         "th,td{border:1px solid #ccc;padding:4px 8px;text-align:right}th{cursor:pointer;background:#f3f3f3}"
         "td:nth-child(2),td:nth-child(3){text-align:left}</style></head><body>",
         f"<h1>{html.escape(board.title)}</h1>",
-        f"<p>Ranked by <code>{html.escape(board.rank_by)}</code>; click a column header to sort.</p>",
+        f"<p>{html.escape(_rule(board))} Click a column header to sort.</p>",
         f"<p>{html.escape(board.meta.get('note', ''))}</p>",
         f"<pre>{html.escape(json.dumps(board.meta, indent=1))}</pre>",
     ]

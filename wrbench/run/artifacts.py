@@ -25,12 +25,14 @@ class RepetitionKeys:
     instances: dict[str, str]
     expert: dict[tuple[str, int], str]  # (split, samples per instance)
     reference: dict[str, str]
+    optimum: dict[str, str]  # the exact optimum's evaluation per test split (suites with an `optimum`)
 
 
 @dataclass
 class ExpertRun:
     samples: torch.Tensor  # (B, S, D), on the CPU
     seconds_per_instance: float
+    weights: torch.Tensor | None = None  # (B, S), rows summing to 1, for a mixture policy
 
 
 @dataclass
@@ -56,7 +58,7 @@ class Artifacts:
 
     def expert(self, key: str) -> ExpertRun | None:
         stored = self.cache.load(self.EXPERT, key)
-        return None if stored is None else ExpertRun(stored["samples"], float(stored["seconds_per_instance"]))
+        return None if stored is None else ExpertRun(stored["samples"], float(stored["seconds_per_instance"]), stored.get("weights"))
 
     def expert_seconds(self, key: str) -> float | None:
         """The expert's seconds per instance without loading its samples."""
@@ -64,7 +66,10 @@ class Artifacts:
         return None if stored is None else float(stored["seconds_per_instance"])
 
     def put_expert(self, key: str, run: ExpertRun) -> None:
-        self.cache.save(self.EXPERT, key, {"samples": run.samples, "seconds_per_instance": run.seconds_per_instance})
+        payload = {"samples": run.samples, "seconds_per_instance": run.seconds_per_instance}
+        if run.weights is not None:
+            payload["weights"] = run.weights
+        self.cache.save(self.EXPERT, key, payload)
         self.cache.save(self.TIMING, key, {"seconds_per_instance": run.seconds_per_instance})
 
     def reference(self, key: str) -> Evaluation | None:

@@ -23,7 +23,7 @@ from wrbench.core.plugins import Registry
 from wrbench.run.executor import Executor, LocalExecutor, WorkerSetup
 from wrbench.run.plan import CELL, EXPERT, Job, plan
 from wrbench.run.progress import Display
-from wrbench.run.record import ERROR, OK, JobRecord
+from wrbench.run.record import ERROR, OK, OPTIMALITY_GAP, JobRecord
 from wrbench.run.store import ResultStore
 from wrbench.run.suite import Suite
 
@@ -114,6 +114,17 @@ def _blocked_by_expert(job: Job, suite: Suite, registry: Registry, experts: dict
     return JobRecord.failure(job, ERROR, f"expert failed ({expert.status}): {expert.message}")
 
 
+def ranking_meta(suite: Suite, problem_cls: type) -> dict[str, Any]:
+    """The board's ranking rule: one metric where the suite sets `rank_by` or the problem has no objective, else
+    the problem's objective and constraint metric under the suite's (or the problem's) tolerance."""
+    if suite.rank_by or not problem_cls.objective:
+        metric = suite.rank_by or problem_cls.primary_metric
+        return {"objective": metric, "higher_is_better": metric not in problem_cls.lower_is_better}
+    tolerance = problem_cls.constraint_tolerance if suite.qos_tolerance is None else suite.qos_tolerance
+    return {"objective": problem_cls.objective, "higher_is_better": problem_cls.objective not in problem_cls.lower_is_better,
+            "constraint": problem_cls.constraint_metric or None, "tolerance": float(tolerance)}
+
+
 def run_meta(suite: Suite, registry: Registry) -> dict[str, Any]:
     """Provenance written next to the results: versions, hardware, commit, suite hash, command."""
     problem_cls = registry.get("problem", suite.problem.name)
@@ -122,8 +133,12 @@ def run_meta(suite: Suite, registry: Registry) -> dict[str, Any]:
         "suite_file": suite.path,
         "suite_hash": suite.digest(),
         "rank_by": suite.rank_by,
+        "ranking": ranking_meta(suite, problem_cls),
         "repetitions": suite.repetitions,
-        "lower_is_better": sorted(problem_cls.lower_is_better),
+        "lower_is_better": sorted({*problem_cls.lower_is_better, OPTIMALITY_GAP}),
+        "quantile_metrics": {m: list(v) for m, v in problem_cls.quantile_metrics.items()},
+        "profile_metrics": list(problem_cls.profile_metrics),
+        "profile_marker": list(problem_cls.profile_marker) if problem_cls.profile_marker else None,
         "note": problem_cls.leaderboard_note,
         "headline_metrics": list(problem_cls.headline_metrics),
         "wrbench_version": __version__,

@@ -51,6 +51,8 @@ def job_inputs(suite: Suite, registry: Registry) -> dict[str, Any]:
         "problem": {**_component_inputs(suite.problem, problem_cls), "splits": [_split_inputs(s) for s in suite.splits]},
         "expert": {**_component_inputs(suite.expert, expert_cls), "samples": suite.expert_samples},
         "evaluation": {"samples": suite.eval_samples, "params": suite.eval_params},
+        **({"optimum": _component_inputs(suite.optimum, registry.get("expert", suite.optimum.name, suite.problem.name))}
+           if suite.optimum is not None else {}),
     }
 
 

@@ -17,6 +17,8 @@ STATUSES = (OK, SKIPPED, INVALID, ERROR, TIMEOUT)  # best first: a board row sho
 FAILED = (ERROR, TIMEOUT, INVALID)
 # what the stages measure for every policy, beside the problem's own metrics
 HARNESS_METRICS = ("sample_seconds_per_network", "expert_seconds_per_network", "speedup", "fit_seconds")
+# quality the stages add to the problem's metrics: 1 - objective / the exact optimum's, per instance (suites with `optimum`)
+OPTIMALITY_GAP = "optimality_gap"
 
 
 @dataclass
@@ -33,6 +35,8 @@ class JobRecord:
     label: str = ""
     component: str = ""  # the registered name of the expert or solver
     metrics: dict[str, dict[str, Any]] = field(default_factory=dict)  # split -> metric -> value
+    # split -> metric -> one value per instance (the board's intervals and paired comparisons)
+    per_instance: dict[str, dict[str, list[float]]] = field(default_factory=dict)
     fit_seconds: float | None = None
     fit_cached: bool | None = None
     train_seconds_per_instance: float | None = None  # the expert's, on the training split
@@ -58,7 +62,8 @@ class JobRecord:
 
     def to_json(self) -> dict[str, Any]:
         """The JSON object of the results file: unset optional fields left out."""
-        return {k: v for k, v in asdict(self).items() if v is not None and v != [] and not (k == "message" and v == "")}
+        return {k: v for k, v in asdict(self).items()
+                if v is not None and v != [] and not (k == "message" and v == "") and not (k == "per_instance" and v == {})}
 
     @classmethod
     def from_json(cls, value: Any) -> "JobRecord | None":
@@ -71,6 +76,10 @@ class JobRecord:
                 return None
         metrics = value.get("metrics", {})
         if not isinstance(metrics, dict) or not all(isinstance(m, dict) for m in metrics.values()):
+            return None
+        per_instance = value.get("per_instance", {})
+        if not isinstance(per_instance, dict) or not all(
+                isinstance(m, dict) and all(isinstance(v, list) for v in m.values()) for m in per_instance.values()):
             return None
         return cls(**{k: v for k, v in value.items() if k in known})
 

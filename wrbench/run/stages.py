@@ -17,16 +17,17 @@ import numpy as np
 import torch
 
 from wrbench.core.api import Context, Evaluation, Instances, Problem, Solver
-from wrbench.core.checks import CellInvalid, check_samples
+from wrbench.core.checks import CellInvalid, checked_output
 from wrbench.core.clock import measure, timed
 from wrbench.core.errors import one_line
 from wrbench.core.fsio import artifact_name, safe_name
 from wrbench.core.params import resolve
 from wrbench.core.plugins import Registry
+from wrbench.core.weights import plain_samples
 from wrbench.run.artifacts import Artifacts, ExpertRun, FittedModel, RepetitionKeys
 from wrbench.run.cache import Cache, cache_key
 from wrbench.run.plan import EXPERT, Job, instances_source
-from wrbench.run.record import ERROR, INVALID, OK, SKIPPED, JobRecord
+from wrbench.run.record import ERROR, INVALID, OK, OPTIMALITY_GAP, SKIPPED, JobRecord
 from wrbench.run.suite import SplitSpec, Suite
 
 Report = Callable[..., None]
@@ -75,7 +76,14 @@ class Workbench:
                        for split, n in wanted}
             references = {split.name: cache_key("reference", experts[(split.name, suite.eval_samples)], suite.eval_params)
                           for split in suite.tests}
-            self._keys[rep] = RepetitionKeys(instances, experts, references)
+            optimum = {}
+            if suite.optimum is not None:
+                cls = self.registry.get("expert", suite.optimum.name, suite.problem.name)
+                optimum = {split.name: cache_key("optimum", suite.optimum.name, cls.version, suite.optimum.params,
+                                                 suite.eval_samples, instances[split.name], suite.eval_params,
+                                                 self._seed("optimum", rep, split.name), suite.device)
+                           for split in suite.tests}
+            self._keys[rep] = RepetitionKeys(instances, experts, references, optimum)
         return self._keys[rep]
 
     # --------------------------------------------------------------- stages
@@ -103,10 +111,9 @@ class Workbench:
         problem, instances = self.problem(split), self.instances(rep, split)
         ctx = Context(self._seed("expert", rep, split.name), self.suite.device, report)
         report(f"expert {split.name}", 0, 1)
-        samples, seconds = timed(lambda: self.expert().solve(problem, instances.to(ctx.device), n_samples, ctx), ctx.device)
-        samples = samples.detach().cpu()
-        check_samples(problem, instances, samples, n_samples, "expert")
-        run = ExpertRun(samples, seconds / max(len(instances), 1))
+        output, seconds = timed(lambda: self.expert().solve(problem, instances.to(ctx.device), n_samples, ctx), ctx.device)
+        samples, weights = checked_output(problem, instances, output, n_samples, "expert")
+        run = ExpertRun(samples, seconds / max(len(instances), 1), weights)
         self.artifacts.put_expert(key, run)
         return run
 
@@ -123,12 +130,57 @@ class Workbench:
         stored = self.artifacts.reference(key)
         if stored is not None:
             return stored
-        samples = self.expert_samples(rep, split, self.suite.eval_samples, report).samples
-        problem, instances = self.problem(split), self.instances(rep, split)
+        run = self.expert_samples(rep, split, self.suite.eval_samples, report)
         report(f"reference {split.name}", 0, 1)
-        reference = problem.evaluate(instances, samples, self.eval_context(rep, split), self._eval_params(problem))
+        reference = self._evaluate(rep, split, run.samples, run.weights)
         self.artifacts.put_reference(key, reference)
         return reference
+
+    def optimum(self, rep: int, split: SplitSpec, report: Report) -> Evaluation | None:
+        """The exact optimum's evaluation on a split (None: the suite names no `optimum`), behind `optimality_gap`.
+
+        The suite's own expert when the optimum is the same component; else solved (seed "optimum") and cached.
+        """
+        suite = self.suite
+        if suite.optimum is None:
+            return None
+        if (suite.optimum.name, suite.optimum.params) == (suite.expert.name, suite.expert.params):
+            return self.reference(rep, split, report)
+        key = self.keys(rep).optimum[split.name]
+        stored = self.artifacts.reference(key)
+        if stored is not None:
+            return stored
+        problem, instances = self.problem(split), self.instances(rep, split)
+        ctx = Context(self._seed("optimum", rep, split.name), suite.device, report)
+        report(f"optimum {split.name}", 0, 1)
+        expert = self.registry.get("expert", suite.optimum.name, suite.problem.name)(suite.optimum.params)
+        output = expert.solve(problem, instances.to(ctx.device), suite.eval_samples, ctx)
+        samples, weights = checked_output(problem, instances, output, suite.eval_samples, f"optimum '{expert.name}'")
+        optimum = self._evaluate(rep, split, samples, weights)
+        self.artifacts.put_reference(key, optimum)
+        return optimum
+
+    def _evaluate(self, rep: int, split: SplitSpec, samples: torch.Tensor, weights: torch.Tensor | None,
+                  reference: Evaluation | None = None) -> Evaluation:
+        """The problem's evaluation under the split's common random numbers; weights passed only when given."""
+        problem, instances = self.problem(split), self.instances(rep, split)
+        extra = {} if weights is None else {"weights": weights}
+        return problem.evaluate(instances, samples, self.eval_context(rep, split), self._eval_params(problem), reference, **extra)
+
+    def _scored(self, rep: int, split: SplitSpec, samples: torch.Tensor, weights: torch.Tensor | None, report: Report,
+                reference: Evaluation | None) -> tuple[Evaluation, dict[str, list[float]]]:
+        """The evaluation of a policy's samples and its per-instance values, `optimality_gap` added where an optimum is known."""
+        evaluation = self._evaluate(rep, split, samples, weights, reference)
+        per_instance = {k: np.asarray(v, dtype=float).ravel() for k, v in evaluation.per_instance.items()}
+        optimum = self.optimum(rep, split, report)
+        objective = self.problem(split).objective
+        if optimum is not None and objective in per_instance and objective in optimum.per_instance:
+            best = np.asarray(optimum.per_instance[objective], dtype=float)
+            value = per_instance[objective]
+            gap = value / best - 1.0 if objective in self.problem(split).lower_is_better else 1.0 - value / best
+            per_instance[OPTIMALITY_GAP] = gap
+            evaluation.metrics[OPTIMALITY_GAP] = float(gap.mean())
+        return evaluation, {k: [float(x) for x in v] for k, v in per_instance.items() if len(v) == len(samples)}
 
     # ----------------------------------------------------------------- jobs
 
@@ -154,12 +206,10 @@ class Workbench:
                                                                     report).seconds_per_instance
         for split in suite.tests:
             run = self.expert_samples(rep, split, suite.eval_samples, report)
-            problem, instances = self.problem(split), self.instances(rep, split)
             reference = self.reference(rep, split, report)
             report(f"evaluate {split.name}", 0, 1)
             # scored once more against itself, so the expert's row carries its ratios (1 by definition)
-            evaluation = problem.evaluate(instances, run.samples, self.eval_context(rep, split), self._eval_params(problem),
-                                          reference)
+            evaluation, record.per_instance[split.name] = self._scored(rep, split, run.samples, run.weights, report, reference)
             seconds = run.seconds_per_instance
             record.metrics[split.name] = dict(evaluation.metrics, sample_seconds_per_network=seconds,
                                               expert_seconds_per_network=seconds)
@@ -184,7 +234,7 @@ class Workbench:
             return
         record.fit_seconds, record.fit_cached = self._fit(solver, job.rep, report)
         for split in suite.tests:
-            record.metrics[split.name] = self._sample_and_evaluate(job, solver, split, report)
+            record.metrics[split.name], record.per_instance[split.name] = self._sample_and_evaluate(job, solver, split, report)
         record.status = OK
 
     def _fit(self, solver: Solver, rep: int, report: Report) -> tuple[float, bool]:
@@ -193,7 +243,8 @@ class Workbench:
         expert_samples = expert_key = None
         if solver.needs_expert:  # computed here when the expert job did not (no solver of its suite needed them)
             expert_key = self.keys(rep).expert[(suite.train.name, suite.expert_samples)]
-            expert_samples = self.expert_samples(rep, suite.train, suite.expert_samples, report).samples
+            run = self.expert_samples(rep, suite.train, suite.expert_samples, report)
+            expert_samples = plain_samples(run.samples, run.weights, Context(self._seed("resample", rep)).generator("expert"))
         seed = self._seed("fit", rep, solver.name)
         fit_params = {p.name: solver.params[p.name] for p in type(solver).parameters if not p.sampling_only}
         key = cache_key("model", solver.name, solver.version, fit_params, seed, expert_key,
@@ -212,7 +263,8 @@ class Workbench:
             self.artifacts.put_model(key, FittedModel(state, seconds))
         return seconds, False
 
-    def _sample_and_evaluate(self, job: Job, solver: Solver, split: SplitSpec, report: Report) -> dict[str, Any]:
+    def _sample_and_evaluate(self, job: Job, solver: Solver, split: SplitSpec,
+                             report: Report) -> tuple[dict[str, Any], dict[str, list[float]]]:
         suite, rep = self.suite, job.rep
         problem = self.problem(split)
         instances = self.instances(rep, split)
@@ -221,21 +273,18 @@ class Workbench:
         ctx = Context(self._seed("sample", rep, solver.name, split.name), suite.device, report)
         report(f"sample {split.name}", 0, 1)
         warm_ctx = ctx.child("warmup")
-        samples, (seconds,) = measure(
+        output, (seconds,) = measure(
             lambda: solver.sample(problem, on_device, suite.eval_samples, ctx),
             warmup=lambda: solver.sample(problem, on_device.select(slice(0, 1)), min(suite.eval_samples, 2), warm_ctx),
             device=suite.device,
         )
         diagnostics = json_diagnostics(solver.diagnostics)
-        if not isinstance(samples, torch.Tensor):
-            raise CellInvalid(f"sample() returned {type(samples).__name__}, expected a torch.Tensor")
-        samples = samples.detach().cpu()
-        check_samples(problem, instances, samples, suite.eval_samples, "solver")
+        samples, weights = checked_output(problem, instances, output, suite.eval_samples, "solver")
         if instances.fingerprint() != before:
             raise CellInvalid("the solver modified its input instances in place")
         report(f"evaluate {split.name}", 0, 1)
         reference = self.reference(rep, split, report)
-        evaluation = problem.evaluate(instances, samples, self.eval_context(rep, split), self._eval_params(problem), reference)
+        evaluation, per_instance = self._scored(rep, split, samples, weights, report, reference)
         per_network = seconds / max(len(instances), 1)
         # a solver's own diagnostics never overwrite the problem's metrics of the same name
         metrics = {**{(f"solver_{k}" if k in evaluation.metrics else k): v for k, v in diagnostics.items()},
@@ -244,7 +293,7 @@ class Workbench:
         metrics["expert_seconds_per_network"] = float(expert_seconds)
         metrics["speedup"] = expert_seconds / per_network if per_network > 0 else float("inf")
         self._write_artifacts(job, split, samples, evaluation, job.entry)
-        return metrics
+        return metrics, per_instance
 
     # ------------------------------------------------------------ artifacts
 

@@ -32,7 +32,9 @@ TOP_KEYS = {
     "seed": "suite seed; every random stream derives from it",
     "repetitions": "independent repetitions (fresh instances, training and fading)",
     "device": "cpu or cuda",
-    "rank_by": "primary metric of the leaderboard",
+    "rank_by": "rank the board by this one metric instead of the problem's ranking rule",
+    "qos_tolerance": "the ranking rule's tolerance on the problem's constraint metric (default: the problem's)",
+    "optimum": "an exact expert (name, params): every row gets optimality_gap against it",
     "problem": "problem name, params, instances, optional test_splits / sweep",
     "expert": "expert name, params, samples per training instance",
     "solvers": "list of solvers (an expert name may be listed too)",
@@ -41,6 +43,7 @@ TOP_KEYS = {
 }
 PROBLEM_KEYS = {"name", "params", "instances", "test_splits", "sweep"}
 EXPERT_KEYS = {"name", "params", "samples", "label"}
+OPTIMUM_KEYS = {"name", "params"}
 SOLVER_KEYS = {"name", "label", "params"}
 EVAL_KEYS = {"samples", "params"}
 SPLIT_KEYS = {"params", "instances"}
@@ -98,6 +101,8 @@ class Suite:
     timeout: float
     description: str = ""
     sweep_plot: tuple[str, ...] = ()
+    qos_tolerance: float | None = None  # None: the problem's constraint_tolerance
+    optimum: ComponentSpec | None = None
 
     @property
     def train(self) -> SplitSpec:
@@ -128,6 +133,7 @@ class Suite:
         data["solvers"] = tuple(ComponentSpec(**s) for s in data["solvers"])
         data["splits"] = tuple(SplitSpec(**s) for s in data["splits"])
         data["sweep_plot"] = tuple(data.get("sweep_plot", ()))
+        data["optimum"] = ComponentSpec(**data["optimum"]) if data.get("optimum") else None
         return cls(**data)
 
 
@@ -290,9 +296,13 @@ def validate(
     solvers = _solvers(check, root.get("solvers"), registry, problem_spec.name, expert.label)
     eval_samples, eval_params = _evaluation(check, root.get("evaluation", {}), problem_cls)
 
-    rank_by = root.get("rank_by", getattr(problem_cls, "primary_metric", "") or "")
-    if check.typed(rank_by, ("rank_by",), str, "a metric name"):
+    rank_by = root.get("rank_by", "")
+    if check.typed(rank_by, ("rank_by",), str, "a metric name") and rank_by:
         _metrics(check, problem_cls, [rank_by], ("rank_by",))
+    qos_tolerance = root.get("qos_tolerance")
+    if qos_tolerance is not None:
+        _tolerance(check, qos_tolerance, problem_cls)
+    optimum = _optimum(check, root["optimum"], registry, problem_spec.name, splits) if "optimum" in root else None
     if check.errors:
         raise SuiteError(check.errors)
     return Suite(
@@ -312,7 +322,42 @@ def validate(
         timeout=float(timeout),
         description=description,
         sweep_plot=tuple(root["problem"].get("sweep", {}).get("plot", ())),
+        qos_tolerance=None if qos_tolerance is None else float(qos_tolerance),
+        optimum=optimum,
     )
+
+
+def _tolerance(check: _Checker, value: Any, problem_cls: type | None) -> None:
+    path: KeyPath = ("qos_tolerance",)
+    if not check.typed(value, path, (int, float), "a number"):
+        return
+    if not (math.isfinite(value) and value >= 0):
+        check.error(path, f"must be a finite number >= 0, got {value}")
+    elif problem_cls is not None and not problem_cls.constraint_metric:
+        check.error(path, f"problem '{problem_cls.name}' declares no constraint metric to apply a tolerance to")
+
+
+def _optimum(check: _Checker, raw: Any, registry: Registry, problem_name: str,
+             splits: Sequence[SplitSpec]) -> ComponentSpec | None:
+    """The exact expert behind `optimality_gap`: it must support every test split's problem."""
+    path: KeyPath = ("optimum",)
+    raw = check.mapping(raw, path, OPTIMUM_KEYS, required=("name",))
+    cls = _component_class(check, registry, ["expert"], raw.get("name"), path + ("name",), problem_name)
+    expert, params = _construct(check, cls, raw.get("params"), path + ("params",))
+    if expert is None:
+        return None
+    problem_cls = registry.get("problem", problem_name) if registry.has("problem", problem_name) else None
+    for split in splits:
+        if split.role != "test" or problem_cls is None:
+            continue
+        try:
+            reason = expert.supports(problem_cls(split.params))
+        except Exception:  # noqa: BLE001 - the split's own parameters were reported already
+            continue
+        if reason:
+            check.error(path + ("name",), f"split '{split.name}': {reason}")
+            break
+    return ComponentSpec(name=str(raw.get("name")), label=str(raw.get("name")), params=params)
 
 
 def device_unavailable(device: str) -> str | None:
@@ -344,9 +389,9 @@ def _metrics(check: _Checker, problem_cls: type | None, names: Sequence[str], pa
     """Reject metric names the problem never reports (a typo would leave the board unranked)."""
     if problem_cls is None or not problem_cls.metrics:
         return  # a problem that does not declare its metrics cannot be checked before it runs
-    from wrbench.run.record import HARNESS_METRICS
+    from wrbench.run.record import HARNESS_METRICS, OPTIMALITY_GAP
 
-    known = set(problem_cls.metrics) | set(HARNESS_METRICS)
+    known = set(problem_cls.metrics) | set(HARNESS_METRICS) | {OPTIMALITY_GAP}
     for name in names:
         if name not in known:
             check.error(path, f"'{name}' is not a metric of problem '{problem_cls.name}'{_suggest(name, known)}")
