@@ -137,6 +137,8 @@ def _table(records: list[JobRecord], split: str, metrics: list[str], rule: Ranki
     for entry, group in groups.items():
         row = _row_head(entry, group)
         values = {m: units.aligned(group, split, m) for m in metrics}
+        # each distribution read once per row, however many quantile metrics it serves
+        clusters = {d: _clusters(outdir, entry, group, split, d) for d in {d for d, _ in quantiles.values()}}
         for metric in metrics:
             per_rep = pd.Series([_value(r, split, metric) for r in group if r.status == OK], dtype=object)
             per_rep = pd.to_numeric(per_rep, errors="coerce").dropna()
@@ -147,8 +149,8 @@ def _table(records: list[JobRecord], split: str, metrics: list[str], rule: Ranki
                 row[metric] = float(np.nanmean(values[metric]))
                 row[f"{metric}_ci"] = _interval(mean_interval(values[metric]))
             if metric in quantiles and row["repetitions"]:
-                estimate, low, high = quantile_interval(_clusters(outdir, entry, group, split, quantiles[metric][0]),
-                                                        quantiles[metric][1])
+                distribution, q = quantiles[metric]
+                estimate, low, high = quantile_interval(clusters[distribution], q)
                 if not math.isnan(estimate):
                     row[metric], row[f"{metric}_ci"] = estimate, _interval((low, high))
         rows.append(row)

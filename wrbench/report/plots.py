@@ -152,6 +152,8 @@ def _profile_marks(board: "Leaderboard", outdir: Path, split: str, table: Any, r
         for mark, value in markers.get(dist, {}).items():
             if (wanted is None or mark == wanted) and math.isfinite(value):
                 marks.setdefault(mark, value)
+        if wanted is not None and wanted in marks:
+            break  # the first policy that stored the marker gives its value: read no more files
     return marks
 
 
