@@ -1,4 +1,4 @@
-"""Experts: the exact LP policy, its refusal for large grids, and the primal-dual expert on the default suite."""
+"""Experts: the exact LP policy, its refusal for large grids, the column-generation expert against it, and its diagnostics."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -6,7 +6,9 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
-from wrbench_plugins.power_control.experts import Exhaustive, PrimalDual, herd
+import numpy as np
+from wrbench_plugins.power_control.experts import Exhaustive, PrimalDual
+from wrbench_plugins.power_control.mixture import best_mixture
 from wrbench_plugins.power_control.problem import PowerControl
 
 from wrbench.api import Context
@@ -40,12 +42,13 @@ def test_experts_hold_each_network_to_its_own_f_min() -> None:
         _, _, own = expert.policy(alone, alone.load_instances(alone.export_instances(inst.select([b])) | {"f_min": [level]}),
                                   Context(seed=0))
         assert torch.allclose(weights[b], own[0])
-    # The same network twice: at f_min = 0 the duals stay 0 (plain WMMSE every iterate); at 5.0 (above the weakest link's 4.35 under WMMSE) they lift it.
+    # The same network twice: at f_min = 0 no constraint has a price, so the mixture is the single best WMMSE
+    # allocation; at 5.0 (above the weakest link's 4.35 under WMMSE) the prices lift the weakest link.
     twice = base.load_instances({key: value[[0, 0]] for key, value in base.export_instances(inst).items()} | {"f_min": [0.0, 5.0]})
-    samples = PrimalDual(iterations=200, window=100, wmmse_iters=5).solve(base, twice, 100, Context(seed=0))
-    assert torch.equal(samples[0], samples[0, :1].expand_as(samples[0]))
-    rates = base.evaluate(twice, samples, Context(seed=1), {"T": 200, "T0": 2}).distributions["link_rate"]
-    assert rates[1].min() > rates[0].min()
+    out = PrimalDual(rounds=20, starts=2, wmmse_iters=10).solve(base, twice, 10, Context(seed=0))
+    assert int((out.weights[0] > 0).sum()) == 1
+    rates = base.evaluate(twice, out.samples, Context(seed=1), {"T": 200, "T0": 2}, weights=out.weights).distributions["link_rate"]
+    assert rates[1].min() >= 5.0 * (1 - 1e-6) > rates[0].min()
 
 
 def test_exhaustive_returns_the_lp_mixture_itself() -> None:
@@ -71,36 +74,78 @@ def test_exhaustive_refuses_large_grids_with_the_size() -> None:
         expert.solve(problem, problem.make_instances("test", 1, seed=0), 4, Context(seed=0))
 
 
+def hand_made(snr: list[list[float]], f_min: float) -> tuple[PowerControl, object]:
+    """One network with SNR-unit gains snr[j][i] (tx j -> rx i), as instances of the problem."""
+    problem = PowerControl(n_pairs=len(snr), f_min=f_min)
+    gains = np.asarray(snr, dtype=float)[None] * problem.sigma2 / problem.params.p_max
+    positions = np.zeros((1, len(snr), 2))
+    return problem, problem.load_instances({"H": gains, "tx": positions, "rx": positions})
+
+
+@pytest.mark.parametrize("snr, f_min", [
+    ([[1e3, 8e2], [8e2, 1e3]], 2.0),  # two links as strong across as direct: take turns
+    ([[1e3, 9e2, 1.0], [9e2, 1e3, 1.0], [1.0, 1.0, 3e2]], 1.5),  # the same pair beside a link of its own
+])
+def test_primal_dual_reaches_the_lp_optimum_where_switching_links_off_is_optimal(snr, f_min) -> None:
+    problem, inst = hand_made(snr, f_min)
+    expert = PrimalDual(rounds=40, starts=4)
+    out = expert.solve(problem, inst, 10, Context(seed=0))
+    score = problem.evaluate(inst, out.samples, Context(seed=1), {"T": 50, "T0": 5}, weights=out.weights).metrics
+    levels = 21 if len(snr) == 2 else 11
+    lp = Exhaustive(levels=levels, max_points=2000).solve(problem, inst, 10, Context(seed=0))
+    optimum = problem.evaluate(inst, lp.samples, Context(seed=1), {"T": 50, "T0": 5}, weights=lp.weights).metrics
+    assert score["mean_rate"] >= 0.99 * optimum["mean_rate"]
+    assert score["feasible_frac"] == 1.0
+    on = out.samples[0, out.weights[0] > 0] > 1e-3 * problem.params.p_max
+    assert not on[:, :2].all(), "the mixture switches one of the interfering pair off"
+    assert expert.diagnostics["converged_frac"] == 1.0
+
+
+def test_primal_dual_flags_a_search_stopped_too_early() -> None:
+    problem = PowerControl(n_pairs=8, f_min=1.5)
+    inst = problem.make_instances("test", 2, seed=3)
+    early = PrimalDual(rounds=1, starts=1, wmmse_iters=5)
+    with pytest.warns(UserWarning, match="raise rounds"):
+        early.solve(problem, inst, 10, Context(seed=0))
+    assert early.diagnostics["converged_frac"] < 1.0 and early.diagnostics["pricing_gap_max"] > 1e-4
+    assert early.diagnostics["rounds"] == 1.0
+    full = PrimalDual(rounds=200, starts=4)
+    full.solve(problem, inst, 10, Context(seed=0))
+    assert full.diagnostics["converged_frac"] == 1.0 and full.diagnostics["pricing_gap_max"] <= 1e-4
+    assert full.diagnostics["rounds"] < 200
+
+
+def test_mixture_prices_satisfy_lp_optimality() -> None:
+    """Complementary slackness: the support's reduced gain is 0, no column's is positive, and the value is
+    the dual's (offset - prices . target)."""
+    rates = np.random.default_rng(0).uniform(0.0, 3.0, size=(40, 5))
+    mixture = best_mixture(rates, 1.2)
+    gain = mixture.reduced_gain(rates)
+    assert np.abs(gain[mixture.weights > 1e-9]).max() < 1e-8 and gain.max() < 1e-8
+    assert mixture.mean_rate == pytest.approx(mixture.offset - 1.2 * mixture.prices.sum(), abs=1e-8)
+    assert (mixture.weights @ rates >= 1.2 - 1e-9).all()
+    short = best_mixture(rates, 10.0)  # out of reach: the shortfall is minimized, every link's at most 10 - best
+    assert np.allclose(short.shortfall, 10.0 - short.weights @ rates) and (short.shortfall > 0).all()
+
+
 def test_primal_dual_is_reproducible_and_in_the_box() -> None:
     problem = PowerControl(n_pairs=4)
     inst = problem.make_instances("test", 3, seed=0)
-    expert = PrimalDual(iterations=60, window=20)
+    expert = PrimalDual(rounds=10, starts=2)
     first, again = (expert.solve(problem, inst, 30, Context(seed=5)) for _ in range(2))
-    assert first.shape == (3, 30, 4) and torch.equal(first, again)
-    assert problem.decision_set(inst).contains(first).all()
-    # 30 picks cycle through a window of 20 iterates, not one repeated iterate.
-    assert all(len({tuple(row) for row in net.tolist()}) >= 2 for net in first)
+    assert first.samples.shape == (3, 30, 4) and torch.equal(first.samples, again.samples)
+    assert torch.equal(first.weights, again.weights)
+    assert problem.decision_set(inst).contains(first.samples).all()
+    assert torch.allclose(first.weights.sum(-1), torch.ones(3, dtype=first.weights.dtype))
 
 
-def test_herding_tracks_the_window_mean_better_than_random_subsets() -> None:
-    gen = torch.Generator().manual_seed(0)
-    # Bursty features: each column is "on" (large) in a few rows only, like rarely served links.
-    features = (torch.rand(4, 200, 30, generator=gen) < 0.1).double() * torch.rand(4, 200, 30, generator=gen) * 5
-    picks = herd(features, 40)
-    assert all(len(set(row.tolist())) == 40 for row in picks)
-    target = features.mean(1)
-    herded = (features[torch.arange(4).unsqueeze(-1), picks].mean(1) - target).abs().max()
-    random = torch.stack([(features[:, torch.randperm(200, generator=gen)[:40]].mean(1) - target).abs().max() for _ in range(20)])
-    assert herded < 0.25 * random.median()
-
-
-def test_primal_dual_on_default_suite_is_feasible_when_time_shared() -> None:
+def test_primal_dual_on_default_suite_holds_every_constraint_exactly() -> None:
     suite = yaml.safe_load(SUITE.read_text())
     problem = PowerControl(suite["problem"]["params"])
     inst = problem.make_instances("test", suite["problem"]["instances"]["test"], seed=suite["seed"])
     expert = PrimalDual(suite["expert"]["params"])
-    samples = expert.solve(problem, inst, suite["evaluation"]["samples"], Context(seed=suite["seed"]))
-    metrics = problem.evaluate(inst, samples, Context(seed=1), suite["evaluation"]["params"]).metrics
-    assert metrics["feasible_frac"] >= 0.98
+    out = expert.solve(problem, inst, suite["evaluation"]["samples"], Context(seed=suite["seed"]))
+    metrics = problem.evaluate(inst, out.samples, Context(seed=1), suite["evaluation"]["params"], weights=out.weights).metrics
+    assert metrics["feasible_frac"] == 1.0 and metrics["violation"] < 1e-6
     assert metrics["single_sample_feasible_frac"] < metrics["feasible_frac"]
-    assert problem.decision_set(inst).contains(samples).all()
+    assert problem.decision_set(inst).contains(out.samples).all()

@@ -98,25 +98,27 @@ SMALL = {
     "problem": {"name": "power_control", "params": {"n_pairs": 4, "f_min": 1.0}, "instances": {"train": 2, "test": 8}},
     "expert": {"name": "exhaustive", "params": {"levels": 6}, "samples": 4},
     "solvers": [{"name": "tdma"}, {"name": "wmmse_mixture"}, {"name": "exhaustive", "params": {"levels": 6}},
-                {"name": "primal_dual", "params": {"iterations": 300, "window": 100}}],
+                {"name": "primal_dual", "params": {"rounds": 10, "starts": 2}}],
     "evaluation": {"samples": 40, "params": {"T": 200, "T0": 5}},
 }
 
 
-def test_on_the_small_network_the_exact_optimum_ranks_first_and_gaming_policies_below_primal_dual(
+def test_on_the_small_network_the_optimal_policies_rank_first_and_gaming_policies_below_them(
         wrbench, write_suite, tmp_path):
     result = wrbench("run", str(write_suite(**SMALL)), "-o", "out", "-q",
                      plugins=("wrbench_plugins.power_control", "verdict_plugin"))
     assert result.exit_code == 0, result.output
     rows = json.loads((tmp_path / "out" / "leaderboard.json").read_text())["rows"]
     position = {row["label"]: i for i, row in enumerate(rows)}
-    assert {position["exhaustive (expert)"], position["exhaustive"]} == {0, 1}, [r["label"] for r in rows]
+    # primal_dual's continuous powers may match or beat the grid optimum: the three share the top
+    assert {position["exhaustive (expert)"], position["exhaustive"], position["primal_dual"]} == {0, 1, 2}, [r["label"] for r in rows]
     assert rows[0]["rank"] in ("1", "1=")
     for gaming in ("tdma", "wmmse_mixture"):
-        assert position[gaming] > position["primal_dual"] > position["exhaustive"], [r["label"] for r in rows]
+        assert position[gaming] > max(position["primal_dual"], position["exhaustive"]), [r["label"] for r in rows]
     by_label = {row["label"]: row for row in rows}
     assert by_label["exhaustive"]["feasible_frac"] == 1.0
     assert by_label["wmmse_mixture"]["violation"] > 0.01 and by_label["tdma"]["mean_rate"] < by_label["primal_dual"]["mean_rate"]
-    low, high = by_label["primal_dual"]["mean_rate_diff_ci"]
-    assert high < 0 < 1 - by_label["primal_dual"]["exceed_ratio"]  # significantly below the optimum, paired
+    assert by_label["primal_dual"]["exceed_ratio"] >= 0.98 and by_label["primal_dual"]["feasible_frac"] == 1.0
+    low, high = by_label["tdma"]["mean_rate_diff_ci"]
+    assert high < 0  # the gaming policy is significantly below the optimum, paired
     assert (tmp_path / "out" / "plots" / "test_tradeoff.png").exists() and (tmp_path / "out" / "plots" / "test_profile.png").exists()

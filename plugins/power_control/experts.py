@@ -1,4 +1,4 @@
-"""Experts for `power_control`: the primal-dual stochastic policy and the exact grid optimum (an LP over time-sharing weights)."""
+"""Experts for `power_control`: the optimal time-sharing policy by column generation, and the exact grid optimum (an LP over all grid points)."""
 from __future__ import annotations
 
 import warnings
@@ -9,91 +9,86 @@ import torch
 from wrbench.api import Context, Expert, Instances, Problem, WeightedSamples
 from wrbench.params import Param
 
-from .rates import cycled_permutations, expected_rates, link_rates
-from .wmmse import wmmse
+from .colgen import search_columns, search_diagnostics
+from .mixture import best_mixture, warn_if_short
+from .rates import expected_rates, expected_sample_rates
 
-# Grid points per chunk when integrating expected rates (bounds memory to ~ chunk * N^2 * 441 doubles per network).
+# Grid points per chunk when integrating expected rates (bounds memory to ~ chunk * N^2 doubles per network).
 _GRID_CHUNK = 64
+# A column with at most this LP weight is not part of the mixture.
+_ZERO_WEIGHT = 1e-12
 
 
-def herd(features: torch.Tensor, count: int) -> torch.Tensor:
-    """Indices (B, count) of distinct rows of features (B, W, F), chosen greedily so their running mean tracks the mean of all W.
-
-    Kernel herding with a linear kernel: a random subset of the window would
-    leave the mean rates of rarely served links off by tens of percent.
-    """
-    n_networks, size = features.shape[:2]
-    target = features.mean(dim=1)
-    total = torch.zeros_like(target)
-    used = torch.zeros(n_networks, size, dtype=torch.bool, device=features.device)
-    rows = torch.arange(n_networks, device=features.device)
-    picks = []
-    for m in range(1, count + 1):
-        error = ((total.unsqueeze(1) + features) / m - target.unsqueeze(1)).square().sum(-1).masked_fill(used, torch.inf)
-        pick = error.argmin(dim=1)
-        used[rows, pick] = True
-        total += features[rows, pick]
-        picks.append(pick)
-    return torch.stack(picks, dim=1)
+def pad_support(columns: torch.Tensor, weights: np.ndarray, count: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """A mixture's support (K, N) and weights (K,) as exactly `count` samples: zero-weight copies fill the rest."""
+    index = torch.arange(count) % len(columns)
+    padded = torch.zeros(count, dtype=torch.float64)
+    padded[: len(columns)] = torch.as_tensor(weights[:count])
+    return columns[index.to(columns.device)], padded
 
 
 class PrimalDual(Expert):
-    """Dual descent on the per-link rate constraints with a weighted-WMMSE primal step; late iterates are the samples."""
+    """The optimal time-sharing policy by column generation: exact dual prices from a master LP, WMMSE pricing from several starts."""
 
     name = "primal_dual"
-    version = "1"
-    test_params = {"iterations": 30, "window": 10, "wmmse_iters": 5}
+    version = "2"  # 2: column generation (LP prices, multi-start WMMSE) replaces the stochastic dual dynamics
+    test_params = {"rounds": 5, "starts": 2, "wmmse_iters": 5}
     problems = ("power_control",)
     stochastic = True
     parameters = (
-        Param("eta", float, 0.5, "dual step size per iteration (per bps/Hz of constraint slack)", min=0.0),
-        Param("iterations", int, 600, "dual iterations per solve (restarted from lambda = 0 each call)", min=1),
-        Param("window", int, 200, "last iterates the samples are drawn from (without replacement while n <= window)", min=1),
-        Param("wmmse_iters", int, 20, "WMMSE rounds per primal step, each started from full power", min=1),
-        Param("margin", float, 0.1, "constraint tightening: the dual step targets f_min * (1 + margin), a safety "
-              "margin against the sampling noise of a finite-T evaluation", min=0.0),
+        Param("rounds", int, 60, "most pricing rounds (master LP + WMMSE candidates) per solve", min=1),
+        Param("starts", int, 8, "random on/off WMMSE starts per round, besides full power and the last round's best",
+              min=0),
+        Param("wmmse_iters", int, 20, "WMMSE rounds per candidate", min=1),
+        Param("tolerance", float, 1e-4, "a network stops once no candidate raises the master LP's Lagrangian by more "
+              "than this share of its mean rate", min=0.0),
+        Param("margin", float, 0.0, "constraint tightening: the mixture targets f_min * (1 + margin); 0 holds f_min "
+              "exactly in expectation, a margin buys slack against the noise of a finite-T evaluation", min=0.0),
     )
 
-    def solve(self, problem: Problem, instances: Instances, n_samples: int, ctx: Context) -> torch.Tensor:
-        """Samples (B, n_samples, N) in watts: iterates x_k = argmax sum_i (1/N + lam_i) r_i(x, H) of the late window.
+    def solve(self, problem: Problem, instances: Instances, n_samples: int, ctx: Context) -> WeightedSamples:
+        """The LP mixture over the generated columns: support (B, n_samples, N) in watts with its weights.
 
-        lam_i <- [lam_i - eta (r_i(x_k, Ht_k) - f_min (1 + margin))]_+ with Ht_k
-        a fresh Rayleigh draw, all networks at once. With at least `window`
-        samples every iterate is used (random order); with fewer, a herded
-        subset whose mean link rates (relative to max(rate, f_min)) track the
-        whole window's. Even spacing is avoided: the dual dynamics often
-        oscillate with period 2, which it would alias.
+        The master runs on coarse-quadrature rates; its support is re-weighted on exact expected rates, so the
+        mixture meets f_min * (1 + margin) on the rates the evaluation scores. A support larger than n_samples
+        keeps its heaviest points (re-weighted, with a warning).
         """
         p = self.params
         gains = problem.snr_gains(instances, ctx.device)
-        n_networks, n = gains.shape[:2]
-        window = min(p.window, p.iterations)
-        f_min = instances.arrays["f_min"].to(gains).unsqueeze(-1)  # (B, 1): each network's QoS level
-        target = f_min * (1.0 + p.margin)
-        fading_generator = ctx.generator("primal_dual", "fading")
-        dual = torch.zeros(n_networks, n, dtype=gains.dtype, device=gains.device)
-        kept = torch.empty(n_networks, window, n, dtype=gains.dtype, device=gains.device)
-        for k in range(p.iterations):
-            power = wmmse(gains, 1.0 / n + dual, p.wmmse_iters)
-            fading = torch.empty_like(gains).exponential_(generator=fading_generator)
-            dual = torch.clamp(dual - p.eta * (link_rates(power, gains * fading) - target), min=0.0)
-            if k >= p.iterations - window:
-                kept[:, k - (p.iterations - window)] = power
-            ctx.progress("primal_dual", k + 1, p.iterations)
-        if n_samples >= window:
-            pick = cycled_permutations(n_networks, window, n_samples, ctx.generator("primal_dual", "pick", device=str(gains.device)))
-        else:
-            rates = link_rates(kept, gains.unsqueeze(1))
-            scale = torch.maximum(rates.mean(dim=1, keepdim=True), f_min.unsqueeze(-1))
-            pick = herd(rates / scale, n_samples)
-        return (kept[torch.arange(n_networks, device=gains.device).unsqueeze(-1), pick] * instances.attrs["p_max"]).float()
+        targets = instances.arrays["f_min"].to(gains) * (1.0 + p.margin)
+        searches, rounds_run = search_columns(
+            gains, targets, p.rounds, p.starts, p.wmmse_iters, p.tolerance,
+            ctx.generator("primal_dual", "starts", device=str(gains.device)),
+            lambda done, total: ctx.progress("primal_dual", done, total))
+        samples, weights, supports = [], [], []
+        for b, search in enumerate(searches):
+            support = np.flatnonzero(search.master.weights > _ZERO_WEIGHT)
+            support = support[np.argsort(-search.master.weights[support], kind="stable")]
+            supports.append(len(support))
+            columns = search.columns[torch.as_tensor(support[:n_samples], device=gains.device)]
+            exact = expected_sample_rates(columns.unsqueeze(0), gains[b : b + 1])[0]
+            mixture = best_mixture(exact.cpu().numpy(), float(targets[b]))
+            warn_if_short(mixture, float(targets[b]), "primal_dual")
+            column, weight = pad_support(columns, mixture.weights, n_samples)
+            samples.append(column)
+            weights.append(weight)
+        if max(supports) > n_samples:
+            warnings.warn(f"primal_dual: a mixture has {max(supports)} support points, more than the {n_samples} samples "
+                          "asked for; its heaviest points are kept and re-weighted")
+        self.diagnostics = {**search_diagnostics(searches, rounds_run), "support": float(np.mean(supports))}
+        if self.diagnostics["converged_frac"] < 1.0:
+            warnings.warn(f"primal_dual: {1 - self.diagnostics['converged_frac']:.0%} of the networks stopped after "
+                          f"{p.rounds} rounds with a pricing gap above tolerance={p.tolerance:g} (worst "
+                          f"{self.diagnostics['pricing_gap_max']:.2%}); raise rounds")
+        power = torch.stack(samples) * instances.attrs["p_max"]
+        return WeightedSamples(power.float(), torch.stack(weights))
 
 
 class Exhaustive(Expert):
     """Exact optimal stochastic policy on a power grid: expected rates of every grid point, then a HiGHS LP over their weights."""
 
     name = "exhaustive"
-    version = "2"  # 2: returns the LP mixture as weighted samples
+    version = "3"  # 2: returns the LP mixture as weighted samples; 3: out of reach, minimize the shortfall (not max-min)
     problems = ("power_control",)
     stochastic = True
     parameters = (
@@ -119,7 +114,7 @@ class Exhaustive(Expert):
     def policy(self, problem: Problem, instances: Instances, ctx: Context) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Grid (K, N) in units of P_max, each point's exact expected rates (B, K, N), and the LP weights (B, K).
 
-        Where f_min is out of reach on the grid, the weights maximize the worst link's rate instead (with a warning).
+        Where f_min is out of reach on the grid, the weights minimize the total shortfall first (with a warning).
         """
         n = problem.decision_dim(instances)
         refusal = self._refusal(n)
@@ -130,28 +125,10 @@ class Exhaustive(Expert):
         rates = torch.cat([
             expected_rates(chunk.unsqueeze(0), gains.unsqueeze(1)) for chunk in grid.split(_GRID_CHUNK)
         ], dim=1)
-        f_min = instances.arrays["f_min"].cpu().numpy()
-        weights = np.stack([self._weights(r, float(level)) for r, level in zip(rates.cpu().numpy(), f_min)])
-        return grid, rates, torch.as_tensor(weights, device=gains.device)
-
-    @staticmethod
-    def _weights(rates: np.ndarray, f_min: float) -> np.ndarray:
-        """LP over grid weights p (K,): max sum_k p_k mean_i R_ki s.t. sum_k p_k R_ki >= f_min, sum p = 1, p >= 0."""
-        from scipy.optimize import linprog  # imported here: scipy.optimize costs a quarter second at start-up
-
-        n_points, n = rates.shape
-        result = linprog(-rates.mean(axis=1), A_ub=-rates.T, b_ub=np.full(n, -f_min), A_eq=np.ones((1, n_points)),
-                         b_eq=[1.0], bounds=(0, None), method="highs")
-        if result.status == 2:
-            warnings.warn(f"exhaustive: f_min={f_min} is infeasible on this grid; using the max-min-rate policy instead")
-            # Variables (p, t): maximize t subject to sum_k p_k R_ki >= t for every link i.
-            result = linprog(np.r_[np.zeros(n_points), -1.0], A_ub=np.hstack([-rates.T, np.ones((n, 1))]),
-                             b_ub=np.zeros(n), A_eq=np.r_[np.ones(n_points), 0.0][None], b_eq=[1.0],
-                             bounds=[(0, None)] * n_points + [(None, None)], method="highs")
-        if result.status != 0:
-            raise RuntimeError(f"exhaustive: HiGHS failed: {result.message}")
-        weights = np.clip(result.x[:n_points], 0.0, None)
-        return weights / weights.sum()
+        mixtures = [best_mixture(r, float(level)) for r, level in zip(rates.cpu().numpy(), instances.arrays["f_min"].tolist())]
+        for mixture, level in zip(mixtures, instances.arrays["f_min"].tolist()):
+            warn_if_short(mixture, float(level), "exhaustive")
+        return grid, rates, torch.as_tensor(np.stack([m.weights for m in mixtures]), device=gains.device)
 
     def solve(self, problem: Problem, instances: Instances, n_samples: int, ctx: Context) -> WeightedSamples:
         """The LP's mixture itself: its support points (B, n_samples, N) in watts with their weights.

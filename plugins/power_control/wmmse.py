@@ -26,12 +26,13 @@ def wmmse_step(gains: torch.Tensor, weights: torch.Tensor, v: torch.Tensor) -> t
     return torch.clamp(weights * w * u * direct / torch.clamp(spread, min=1e-300), 0.0, 1.0)
 
 
-def wmmse(gains: torch.Tensor, weights: torch.Tensor, iterations: int) -> torch.Tensor:
-    """Powers (..., N) in [0, 1] that locally maximize sum_i weights_i r_i, started from full power.
+def wmmse(gains: torch.Tensor, weights: torch.Tensor, iterations: int, start: torch.Tensor | None = None) -> torch.Tensor:
+    """Powers (..., N) in [0, 1] that locally maximize sum_i weights_i r_i, from amplitudes `start` (default: full power).
 
-    gains (..., N, N) SNR-normalized; weights (..., N) broadcast to the batch.
+    gains (..., N, N) SNR-normalized; weights (..., N) broadcast to the batch. A link started at zero stays off.
     """
-    v = torch.ones(torch.broadcast_shapes(weights.shape, gains.shape[:-1]), dtype=gains.dtype, device=gains.device)
+    shape = torch.broadcast_shapes(weights.shape, gains.shape[:-1])
+    v = torch.ones(shape, dtype=gains.dtype, device=gains.device) if start is None else start
     for _ in range(iterations):
         v = wmmse_step(gains, weights, v)
     return v.square()

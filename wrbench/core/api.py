@@ -432,11 +432,19 @@ class Problem(Component):
 
 
 class Expert(Component):
-    """Produces reference allocations: samples of an (optimal) policy for given instances."""
+    """Produces reference allocations: samples of an (optimal) policy for given instances.
+
+    After `solve`, `diagnostics` may hold scalars about that solve (e.g. whether an iterative
+    method converged); they land in the expert's row like a solver's diagnostics.
+    """
 
     kind = "expert"
     problems: ClassVar[tuple[str, ...] | None] = None
     stochastic: ClassVar[bool] = True
+
+    def __init__(self, params: Mapping[str, Any] | None = None, **overrides: Any):
+        super().__init__(params, **overrides)
+        self.diagnostics: dict[str, float] = {}
 
     def supports(self, problem: Problem) -> str | None:
         """None if this expert can solve `problem`, else the reason it cannot."""
@@ -518,7 +526,10 @@ class ExpertSolver(Solver):
     def __init__(self, expert: Expert):
         self.expert = expert
         self.params = expert.params
-        self.diagnostics = {}
+
+    @property  # type: ignore[override]
+    def diagnostics(self) -> dict[str, float]:
+        return self.expert.diagnostics
 
     @property  # type: ignore[override]
     def name(self) -> str:

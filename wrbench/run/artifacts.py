@@ -8,7 +8,7 @@ machine finds it; a missing or unreadable entry is recomputed by whoever needs i
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -33,6 +33,7 @@ class ExpertRun:
     samples: torch.Tensor  # (B, S, D), on the CPU
     seconds_per_instance: float
     weights: torch.Tensor | None = None  # (B, S), rows summing to 1, for a mixture policy
+    diagnostics: dict[str, Any] = field(default_factory=dict)  # the expert's own, as JSON values
 
 
 @dataclass
@@ -58,7 +59,10 @@ class Artifacts:
 
     def expert(self, key: str) -> ExpertRun | None:
         stored = self.cache.load(self.EXPERT, key)
-        return None if stored is None else ExpertRun(stored["samples"], float(stored["seconds_per_instance"]), stored.get("weights"))
+        if stored is None:
+            return None
+        return ExpertRun(stored["samples"], float(stored["seconds_per_instance"]), stored.get("weights"),
+                         dict(stored.get("diagnostics", {})))
 
     def expert_seconds(self, key: str) -> float | None:
         """The expert's seconds per instance without loading its samples."""
@@ -69,6 +73,8 @@ class Artifacts:
         payload = {"samples": run.samples, "seconds_per_instance": run.seconds_per_instance}
         if run.weights is not None:
             payload["weights"] = run.weights
+        if run.diagnostics:
+            payload["diagnostics"] = run.diagnostics
         self.cache.save(self.EXPERT, key, payload)
         self.cache.save(self.TIMING, key, {"seconds_per_instance": run.seconds_per_instance})
 

@@ -111,9 +111,10 @@ class Workbench:
         problem, instances = self.problem(split), self.instances(rep, split)
         ctx = Context(self._seed("expert", rep, split.name), self.suite.device, report)
         report(f"expert {split.name}", 0, 1)
-        output, seconds = timed(lambda: self.expert().solve(problem, instances.to(ctx.device), n_samples, ctx), ctx.device)
+        expert = self.expert()
+        output, seconds = timed(lambda: expert.solve(problem, instances.to(ctx.device), n_samples, ctx), ctx.device)
         samples, weights = checked_output(problem, instances, output, n_samples, "expert")
-        run = ExpertRun(samples, seconds / max(len(instances), 1), weights)
+        run = ExpertRun(samples, seconds / max(len(instances), 1), weights, json_diagnostics(expert.diagnostics))
         self.artifacts.put_expert(key, run)
         return run
 
@@ -211,8 +212,8 @@ class Workbench:
             # scored once more against itself, so the expert's row carries its ratios (1 by definition)
             evaluation, record.per_instance[split.name] = self._scored(rep, split, run.samples, run.weights, report, reference)
             seconds = run.seconds_per_instance
-            record.metrics[split.name] = dict(evaluation.metrics, sample_seconds_per_network=seconds,
-                                              expert_seconds_per_network=seconds)
+            record.metrics[split.name] = dict(own_diagnostics(run.diagnostics, evaluation.metrics, "expert"),
+                                              sample_seconds_per_network=seconds, expert_seconds_per_network=seconds)
             self._write_artifacts(job, split, run.samples, evaluation, "expert")
         record.status = OK
 
@@ -286,9 +287,7 @@ class Workbench:
         reference = self.reference(rep, split, report)
         evaluation, per_instance = self._scored(rep, split, samples, weights, report, reference)
         per_network = seconds / max(len(instances), 1)
-        # a solver's own diagnostics never overwrite the problem's metrics of the same name
-        metrics = {**{(f"solver_{k}" if k in evaluation.metrics else k): v for k, v in diagnostics.items()},
-                   **evaluation.metrics, "sample_seconds_per_network": per_network}
+        metrics = dict(own_diagnostics(diagnostics, evaluation.metrics, "solver"), sample_seconds_per_network=per_network)
         expert_seconds = self.expert_seconds(rep, split, report)
         metrics["expert_seconds_per_network"] = float(expert_seconds)
         metrics["speedup"] = expert_seconds / per_network if per_network > 0 else float("inf")
@@ -315,6 +314,12 @@ class Workbench:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(traceback.format_exc())
         return str(path.relative_to(self.outdir))
+
+
+def own_diagnostics(diagnostics: Mapping[str, Any], metrics: Mapping[str, Any], prefix: str) -> dict[str, Any]:
+    """The problem's metrics with a component's diagnostics added; a diagnostic never overwrites a metric of the
+    same name (it becomes `<prefix>_<name>`)."""
+    return {**{(f"{prefix}_{k}" if k in metrics else k): v for k, v in diagnostics.items()}, **metrics}
 
 
 def json_diagnostics(diagnostics: Mapping[str, Any]) -> dict[str, Any]:
