@@ -125,9 +125,10 @@ class Exhaustive(Expert):
         rates = torch.cat([
             expected_rates(chunk.unsqueeze(0), gains.unsqueeze(1)) for chunk in grid.split(_GRID_CHUNK)
         ], dim=1)
-        mixtures = [best_mixture(r, float(level)) for r, level in zip(rates.cpu().numpy(), instances.arrays["f_min"].tolist())]
-        for mixture, level in zip(mixtures, instances.arrays["f_min"].tolist()):
-            warn_if_short(mixture, float(level), "exhaustive")
+        levels = instances.arrays["f_min"].tolist()
+        mixtures = [best_mixture(r, level) for r, level in zip(rates.cpu().numpy(), levels)]
+        for mixture, level in zip(mixtures, levels):
+            warn_if_short(mixture, level, "exhaustive")
         return grid, rates, torch.as_tensor(np.stack([m.weights for m in mixtures]), device=gains.device)
 
     def solve(self, problem: Problem, instances: Instances, n_samples: int, ctx: Context) -> WeightedSamples:

@@ -16,7 +16,7 @@ from typing import Any, Callable, Mapping
 import numpy as np
 import torch
 
-from wrbench.core.api import Context, Evaluation, Instances, Problem, Solver
+from wrbench.core.api import Context, Evaluation, Expert, Instances, Problem, Solver
 from wrbench.core.checks import CellInvalid, checked_output
 from wrbench.core.clock import measure, timed
 from wrbench.core.errors import one_line
@@ -108,15 +108,19 @@ class Workbench:
         stored = self.artifacts.expert(key)
         if stored is not None:
             return stored
-        problem, instances = self.problem(split), self.instances(rep, split)
-        ctx = Context(self._seed("expert", rep, split.name), self.suite.device, report)
-        report(f"expert {split.name}", 0, 1)
-        expert = self.expert()
-        output, seconds = timed(lambda: expert.solve(problem, instances.to(ctx.device), n_samples, ctx), ctx.device)
-        samples, weights = checked_output(problem, instances, output, n_samples, "expert")
-        run = ExpertRun(samples, seconds / max(len(instances), 1), weights, json_diagnostics(expert.diagnostics))
+        run = self._solve(self.expert(), rep, split, n_samples, "expert", "expert", report)
         self.artifacts.put_expert(key, run)
         return run
+
+    def _solve(self, expert: Expert, rep: int, split: SplitSpec, n_samples: int, stage: str, who: str,
+               report: Report) -> ExpertRun:
+        """An expert's checked output on a split, seeded by `stage`, with its seconds per instance and diagnostics."""
+        problem, instances = self.problem(split), self.instances(rep, split)
+        ctx = Context(self._seed(stage, rep, split.name), self.suite.device, report)
+        report(f"{stage} {split.name}", 0, 1)
+        output, seconds = timed(lambda: expert.solve(problem, instances.to(ctx.device), n_samples, ctx), ctx.device)
+        samples, weights = checked_output(problem, instances, output, n_samples, who)
+        return ExpertRun(samples, seconds / max(len(instances), 1), weights, json_diagnostics(expert.diagnostics))
 
     def expert_seconds(self, rep: int, split: SplitSpec, report: Report) -> float:
         """The expert's seconds per instance on a test split (behind `speedup`)."""
@@ -151,13 +155,9 @@ class Workbench:
         stored = self.artifacts.reference(key)
         if stored is not None:
             return stored
-        problem, instances = self.problem(split), self.instances(rep, split)
-        ctx = Context(self._seed("optimum", rep, split.name), suite.device, report)
-        report(f"optimum {split.name}", 0, 1)
         expert = self.registry.get("expert", suite.optimum.name, suite.problem.name)(suite.optimum.params)
-        output = expert.solve(problem, instances.to(ctx.device), suite.eval_samples, ctx)
-        samples, weights = checked_output(problem, instances, output, suite.eval_samples, f"optimum '{expert.name}'")
-        optimum = self._evaluate(rep, split, samples, weights)
+        run = self._solve(expert, rep, split, suite.eval_samples, "optimum", f"optimum '{expert.name}'", report)
+        optimum = self._evaluate(rep, split, run.samples, run.weights)
         self.artifacts.put_reference(key, optimum)
         return optimum
 
