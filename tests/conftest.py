@@ -63,3 +63,17 @@ def write_suite(tmp_path: Path):
         return path
 
     return write
+
+
+# the expert returns the targets exactly, so toy_half's score difference against it is known in closed form
+EXACT_EXPERT = {"name": "toy_expert", "samples": 5, "params": {"noise": 0.0}}
+
+
+@pytest.fixture
+def published(wrbench, write_suite, tmp_path: Path) -> Path:
+    """A board published from a run of the toy suite (expert, toy_mean, toy_half) into tmp_path/boards/toy."""
+    suite = write_suite(expert=EXACT_EXPERT)
+    assert wrbench("run", str(suite), "-o", "base", "-q").exit_code == 0
+    result = wrbench("publish", "base", "--board", "boards/toy")
+    assert result.exit_code == 0, result.output
+    return tmp_path / "boards" / "toy"

@@ -14,7 +14,7 @@ from wrbench.report.leaderboard import Leaderboard
 PROFILE = ["mean_rate", "p1", "p5", "p10", "p50"]
 
 
-def _board(constraint: str | None = "outage", profile: list[str] | None = None) -> Leaderboard:
+def _board(constraint: str | None = "outage", profile: list[str] | None = None, source=None) -> Leaderboard:
     rows = [
         {"entry": "expert", "label": "expert", "kind": "expert", "status": "ok", "rank": 1,
          "sum_rate": 10.0, "sum_rate_std": 0.5, "sum_rate_ci": [9.5, 10.5],
@@ -38,6 +38,8 @@ def _board(constraint: str | None = "outage", profile: list[str] | None = None) 
                         ["sum_rate", "outage", *PROFILE], meta)
     board.ranking = SimpleNamespace(objective="sum_rate", higher_is_better=True, constraint=constraint,
                                     tolerance=0.05)
+    if source is not None:
+        board.source = source
     return board
 
 
@@ -49,7 +51,7 @@ def _write_dists(outdir, entry: str, split: str = "test", f_min: float = 1.0) ->
 
 def test_write_plots_adds_tradeoff_and_profile(tmp_path):
     _write_dists(tmp_path, "expert")
-    written = plots.write_plots(_board(), tmp_path)
+    written = plots.write_plots(_board(source=tmp_path), tmp_path)
     for name in ("test_tradeoff.png", "test_profile.png"):
         path = tmp_path / "plots" / name
         assert path in written
@@ -68,15 +70,15 @@ def test_no_tradeoff_without_constraint_or_ranking(tmp_path):
 
 def test_profile_reads_marker_from_dists(tmp_path):
     _write_dists(tmp_path, "gnn", f_min=1.0)
-    board = _board()
-    assert plots._profile_marks(board, tmp_path, "test", board.tables["test"], 1) == {"f_min": 1.0}
+    board = _board(source=tmp_path)
+    assert plots._profile_marks(board, "test", board.tables["test"], 1) == {"f_min": 1.0}
     assert plots._profile_plots(board, tmp_path) == [tmp_path / "plots" / "test_profile.png"]
     assert (tmp_path / "plots" / "test_profile.png").stat().st_size > 1000
 
 
 def test_profile_without_dists_still_plots(tmp_path):
-    board = _board()
-    assert plots._profile_marks(board, tmp_path, "test", board.tables["test"], 1) == {}
+    board = _board(source=tmp_path)
+    assert plots._profile_marks(board, "test", board.tables["test"], 1) == {}
     path = tmp_path / "plots" / "test_profile.png"
     assert plots._profile_plots(board, tmp_path) == [path]
     assert path.stat().st_size > 1000

@@ -98,7 +98,7 @@ def cli() -> None:
 @cache_option
 @click.option("--resume", is_flag=True, help="Keep finished cells of an earlier run in OUTPUT and run the rest.")
 @click.option("--save-samples", is_flag=True, help="Write each policy's test samples to OUTPUT/samples/<label>.npz.")
-@click.option("--publish", is_flag=True, help="Also copy the leaderboard (Markdown, JSON, plots) to leaderboard/<suite name>/.")
+@click.option("--publish", is_flag=True, help="Also merge its rows into the board leaderboard/<suite name>/ (as `wrbench publish`).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress display.")
 @click.option("--executor", type=click.Choice(["local", "dask"]), default="local", show_default=True,
               help="Where jobs run: one worker process here, or a Dask cluster.")
@@ -188,18 +188,35 @@ def _render(outdir: Path, publish: bool, quiet: bool) -> None:
     from wrbench.report import leaderboard, render
 
     board = leaderboard.load(outdir)
-    files = render.write_all(board, outdir)
+    render.write_all(board, outdir)
     if not quiet:
         render.terminal(board)
         _note(f"leaderboard written to {outdir}/leaderboard.{{md,html,csv,json}}")
     if publish:
-        target = render.publish(outdir, files, Path("leaderboard") / board.title)
-        _note(f"published to {target}")
+        _publish(outdir, None, replace=False)
+
+
+def _publish(outdir: Path, board: str | None, replace: bool) -> None:
+    """Merge OUTDIR's rows into the board; exit 2 with every reason when they do not belong there."""
+    from wrbench.report.evidence import BoardMismatch
+    from wrbench.report.publish import default_board, publish
+
+    target = Path(board) if board else default_board(outdir)
+    try:
+        done = publish(outdir, target, replace=replace)
+    except BoardMismatch as exc:
+        raise UsageFailure(str(exc)) from None
+    except FolderLocked as exc:
+        raise UsageFailure(str(exc)) from None
+    changes = [f"added {', '.join(done.added)}" if done.added else "",
+               f"replaced {', '.join(done.replaced)}" if done.replaced else "",
+               f"kept {len(done.kept)} other row(s)" if done.kept else ""]
+    _note(f"published to {done.board}: " + "; ".join(c for c in changes if c))
 
 
 @cli.command(name="leaderboard")
 @click.argument("outdir", type=click.Path(file_okay=False, exists=True))
-@click.option("--publish", is_flag=True, help="Also copy it to leaderboard/<suite name>/.")
+@click.option("--publish", is_flag=True, help="Also merge its rows into leaderboard/<suite name>/ (as `wrbench publish`).")
 @click.option("-q", "--quiet", is_flag=True, help="Do not print the table.")
 @plugin_options
 def leaderboard_cmd(outdir: str, publish: bool, quiet: bool, registry: Registry) -> None:
@@ -208,6 +225,76 @@ def leaderboard_cmd(outdir: str, publish: bool, quiet: bool, registry: Registry)
         _render(Path(outdir), publish, quiet)
     except FileNotFoundError as exc:
         raise UsageFailure(str(exc)) from None
+
+
+@cli.command(name="publish")
+@click.argument("outdir", type=click.Path(file_okay=False, exists=True))
+@click.option("--board", type=click.Path(file_okay=False), help="Board folder (default: leaderboard/<suite name>).")
+@click.option("--replace", is_flag=True, help="Start the board afresh from OUTDIR, dropping its other rows (maintainers).")
+@plugin_options
+def publish_cmd(outdir: str, board: str | None, replace: bool, registry: Registry) -> None:
+    """Merge OUTDIR's solver rows into a published board, keeping every other row; refuse (exit 2) a run
+    scored on other networks, evaluation draws or repetitions."""
+    try:
+        _publish(Path(outdir), board, replace)
+    except FileNotFoundError as exc:
+        raise UsageFailure(str(exc)) from None
+
+
+@cli.command()
+@click.argument("outdir", type=click.Path(file_okay=False, exists=True))
+@click.option("--against", "board", required=True, type=click.Path(file_okay=False, exists=True),
+              help="A board folder (leaderboard/<suite>) or another run's output folder.")
+@click.option("--row", "rows", multiple=True, metavar="LABEL", help="OUTDIR's row to compare (repeatable; default: its solvers).")
+@click.option("--vs", "against", multiple=True, metavar="LABEL",
+              help="Board row to compare with (repeatable; default: the row of the same label and the expert).")
+@click.option("--metric", "metrics", multiple=True, metavar="NAME",
+              help="Metric to compare (repeatable; default: the board's objective, constraint and headline metrics).")
+@click.option("--json", "as_json", type=click.Path(dir_okay=False), metavar="FILE", help="Also write the differences as JSON ('-': stdout only).")
+@plugin_options
+def compare(outdir: str, board: str, rows, against, metrics, as_json: str | None, registry: Registry) -> None:
+    """Paired per-network differences (run minus board) with 95 % intervals for the headline metrics."""
+    from wrbench.report.compare import compare as paired
+    from wrbench.report.evidence import BoardMismatch
+
+    try:
+        differences = paired(outdir, board, rows, against, metrics)
+    except (BoardMismatch, ValueError, FileNotFoundError) as exc:
+        raise UsageFailure(str(exc)) from None
+    if as_json:
+        text = json.dumps([d.as_dict() for d in differences], indent=1)
+        if as_json == "-":
+            click.echo(text)
+            return
+        Path(as_json).write_text(text)
+    from rich.table import Table
+
+    table = Table(title=escape(f"{outdir} minus {board}: paired over the same networks"),
+                  caption="* the 95 % interval excludes 0", caption_justify="left")
+    for col in ("row", "against", "split", "metric", "better", "networks", "difference [95 % interval]"):
+        table.add_column(col)
+    for d in differences:
+        table.add_row(escape(d.row), escape(d.against), escape(d.split), escape(d.metric), d.better, str(d.networks),
+                      f"{d.diff:+.4g} [{d.low:+.4g}, {d.high:+.4g}]{' *' if d.significant else ''}")
+    Console(width=None if Console().is_terminal else 160).print(table)
+    if not differences:
+        _note("no paired values: the rows share no repetition with per-network metrics")
+
+
+@cli.command()
+@click.argument("boards", type=click.Path(file_okay=False, exists=True))
+@click.option("-o", "--output", default="site", show_default=True, type=click.Path(file_okay=False),
+              help="Folder to write the site to.")
+@plugin_options
+def site(boards: str, output: str, registry: Registry) -> None:
+    """Write a static, offline HTML site of the boards under BOARDS (e.g. leaderboard/): an index and a page per suite."""
+    from wrbench.report.site import build_site
+
+    try:
+        pages = build_site(boards, output)
+    except FileNotFoundError as exc:
+        raise UsageFailure(str(exc)) from None
+    _note(f"wrote {len(pages)} pages to {output}/ (open {Path(output) / 'index.html'})")
 
 
 @cli.command()

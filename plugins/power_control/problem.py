@@ -16,6 +16,19 @@ from .rates import ErgodicRates, ergodic_rates, expected_sample_rates
 # what each view (exact, sim_) reports
 VIEW_METRICS = ("mean_rate", "sum_rate", "min_rate", "p1", "p5", "p10", "p50", "feasible_frac", "violation", "fairness",
                 "single_sample_feasible_frac")
+EXACT_DEFINITIONS = {
+    "mean_rate": "mean over links of the exact ergodic rate r_i of the policy's time-sharing mixture (bps/Hz)",
+    "sum_rate": "sum over links of r_i (bps/Hz)",
+    "min_rate": "smallest link rate r_i of a network (bps/Hz)",
+    "p1": "1st percentile of r_i pooled over the links of all networks (bps/Hz)",
+    "p5": "5th percentile of r_i pooled over the links of all networks (bps/Hz)",
+    "p10": "10th percentile of r_i pooled over the links of all networks (bps/Hz)",
+    "p50": "median of r_i pooled over the links of all networks (bps/Hz)",
+    "feasible_frac": "share of links with r_i >= f_min (1 - 1e-6)",
+    "violation": "mean over links of the relative shortfall (f_min - r_i)+ / f_min: the constraint metric",
+    "fairness": "Jain's index (sum r_i)^2 / (N sum r_i^2)",
+    "single_sample_feasible_frac": "weighted mean over samples of the share of links meeting f_min under that sample alone",
+}
 
 
 class PowerControl(Problem):
@@ -54,6 +67,12 @@ class PowerControl(Problem):
     lower_is_better = frozenset({"violation", "sim_violation", "optimality_gap"})
     headline_metrics = ("exceed_ratio", "mean_rate", "p5", "feasible_frac", "violation", "single_sample_feasible_frac")
     metrics = (*VIEW_METRICS, "exceed_ratio", *(f"sim_{m}" for m in VIEW_METRICS))
+    metric_definitions = {
+        **EXACT_DEFINITIONS,
+        "exceed_ratio": "mean_rate / the expert's mean_rate on the same network",
+        **{f"sim_{m}": f"{m} measured over T simulated fading steps of T0-step slots (common random numbers)"
+           for m in VIEW_METRICS},
+    }
     quantile_metrics = {name: ("link_rate", q) for name, q in PERCENTILES.items()}
     profile_metrics = ("mean_rate", "p1", "p5", "p10", "p50")
     profile_marker = ("link_rate", "f_min")

@@ -47,6 +47,15 @@ class SumRate(Problem):
     headline_metrics = ("exceed_ratio", "exceed_ratio_p5", "exceed_ratio_min", "exceed_ratio_best", "infeasible_frac")
     metrics = ("sum_rate", "exceed_ratio", "exceed_ratio_p5", "exceed_ratio_min", "exceed_ratio_best", "exceed_ratio_std",
                "infeasible_frac")
+    metric_definitions = {
+        "sum_rate": "weighted mean over samples of sum_i log2(1 + g_i p_i) after projection onto the budget (bit/s/Hz)",
+        "exceed_ratio": "weighted mean over samples of sum rate / water-filling's, per instance: the objective",
+        "exceed_ratio_p5": "5th percentile over instances of the per-instance exceed ratio",
+        "exceed_ratio_min": "smallest per-instance exceed ratio",
+        "exceed_ratio_best": "mean over instances of the best sample's exceed ratio",
+        "exceed_ratio_std": "std over instances of the per-instance exceed ratio",
+        "infeasible_frac": "weighted share of raw samples outside p >= 0, sum p <= P: the constraint metric",
+    }
     leaderboard_note = (
         "Raw samples are checked as returned: a negative power or a broken budget makes a sample infeasible "
         "(infeasible_frac). For scoring, every sample is projected onto the feasible set (clip at 0, then scale "

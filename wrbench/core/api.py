@@ -356,6 +356,8 @@ class Problem(Component):
     # every metric `evaluate` may report: suites may rank by and plot only these and the harness's timings
     # (empty: undeclared, and suites' metric names are not checked before the run)
     metrics: ClassVar[tuple[str, ...]] = ()
+    # one line per metric, shown in the board's legend (the full definitions live in the plugin's docs)
+    metric_definitions: ClassVar[Mapping[str, str]] = {}
     # The board's ranking rule (docs/metrics.md): rows whose `constraint_metric` (lower is better, 0 = every
     # constraint met) is at most `constraint_tolerance` meet the constraints and rank first, by `objective`;
     # the others follow by the constraint metric. A suite may set its own tolerance (`qos_tolerance`) or

@@ -1,7 +1,8 @@
 """Leaderboard: aggregate stored results over networks x repetitions, with intervals, and rank by the board's rule.
 
-Reads only the output folder (results.jsonl, suite.json, meta.json, dists/), so
-a leaderboard can be re-rendered without the plugins that produced it. A metric
+Reads only the output folder (results.jsonl, suite.json, meta.json, dists/) or a
+published board's evidence/ (`wrbench.report.evidence`), so a leaderboard can be
+re-rendered without the plugins that produced it. A metric
 with per-network values gets its mean over all networks of all repetitions and
 a 95 % t-interval (`<metric>_ci`); a pooled quantile gets a cluster-bootstrap
 interval over networks; the objective also gets its paired difference against
@@ -10,7 +11,6 @@ the expert's row on the same networks (`<objective>_diff`, `_diff_ci`).
 """
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,11 +20,11 @@ import numpy as np
 import pandas as pd
 
 from wrbench.core.fsio import artifact_name
+from wrbench.report.evidence import Evidence
 from wrbench.report.intervals import mean_interval, paired_difference, quantile_interval
 from wrbench.report.ranking import RankingRule, RankRow, order, ranks
 from wrbench.run.plan import EXPERT
 from wrbench.run.record import HARNESS_METRICS, OK, STATUSES, JobRecord
-from wrbench.run.store import ResultStore
 
 
 @dataclass
@@ -40,6 +40,10 @@ class Leaderboard:
     sweeps: dict[str, list[tuple[str, Any]]] = field(default_factory=dict)
     sweep_plot: tuple[str, ...] = ()
     ranking: RankingRule | None = None
+    source: Path = Path(".")  # the folder the results (and the plots' distributions) are read from
+    provenance: dict[str, dict[str, Any]] = field(default_factory=dict)  # entry -> where the row comes from
+    fingerprints: dict[str, dict[str, str]] = field(default_factory=dict)  # split -> repetition -> instance hash
+    problem: str = ""
 
     def json_rows(self) -> list[dict[str, Any]]:
         rows = []
@@ -51,9 +55,8 @@ class Leaderboard:
 
 def load(outdir: str | Path) -> Leaderboard:
     outdir = Path(outdir)
-    meta = json.loads((outdir / "meta.json").read_text()) if (outdir / "meta.json").exists() else {}
-    suite = json.loads((outdir / "suite.json").read_text()) if (outdir / "suite.json").exists() else {}
-    records = ResultStore(outdir).records()
+    evidence = Evidence.read(outdir)
+    meta, suite, records = evidence.meta, evidence.suite, evidence.records
     if not records:
         raise FileNotFoundError(f"no results in {outdir} (expected {outdir / 'results.jsonl'})")
     order_of = {s["label"]: i for i, s in enumerate(suite.get("solvers", []))}
@@ -69,7 +72,11 @@ def load(outdir: str | Path) -> Leaderboard:
         metrics.insert(metrics.index(rule.objective) + 1 if rule.objective in metrics else 0, paired)
     sweeps = sweep_points(suite.get("splits", []))
     plot = tuple(suite.get("sweep_plot") or [rule.objective])
-    return Leaderboard(suite.get("name", outdir.name), rule.objective, lower, tables, metrics, meta, sweeps, plot, rule)
+    fingerprints: dict[str, dict[str, str]] = {}
+    for (rep, split), value in sorted(evidence.fingerprints().items()):
+        fingerprints.setdefault(split, {})[str(rep)] = value
+    return Leaderboard(suite.get("name", outdir.name), rule.objective, lower, tables, metrics, meta, sweeps, plot, rule,
+                       outdir, evidence.provenance, fingerprints, (suite.get("problem") or {}).get("name", ""))
 
 
 def ranking_rule(meta: dict[str, Any], suite: dict[str, Any], lower: frozenset[str]) -> RankingRule:

@@ -57,6 +57,7 @@ def write_plots(board: "Leaderboard", outdir: str | Path) -> list[Path]:
         + _sweep_plots(board, outdir)
         + _tradeoff_plots(board, outdir)
         + _profile_plots(board, outdir)
+        + _cost_plots(board, outdir)
     )
 
 
@@ -98,45 +99,61 @@ def _save(plt: Any, fig: Any, path: Path) -> Path:
 
 
 def _tradeoff_plots(board: "Leaderboard", outdir: Path) -> list[Path]:
-    """Per test split: each policy as a point (constraint metric mean, objective metric mean) with interval bars,
-    and the constraint's tolerance as a dashed vertical line. Needs `board.ranking` with a constraint."""
-    ranking = getattr(board, "ranking", None)
-    objective = getattr(ranking, "objective", None)
-    constraint = getattr(ranking, "constraint", None)
-    if ranking is None or not objective or not constraint:
+    """Per test split: the objective against the constraint metric, the constraint's tolerance dashed.
+    Needs `board.ranking` with a constraint."""
+    ranking = board.ranking
+    if ranking is None or not ranking.objective or not ranking.constraint:
         return []
-    tolerance = _number(getattr(ranking, "tolerance", None))
+    better = "higher" if ranking.higher_is_better else "lower"
+    return _scatter_plots(board, outdir, ranking.constraint, ranking.objective, "tradeoff",
+                          f"{ranking.objective} ({better} is better) against {ranking.constraint}",
+                          vline=("QoS tolerance", _number(ranking.tolerance)))
+
+
+def _cost_plots(board: "Leaderboard", outdir: Path) -> list[Path]:
+    """Per test split: the objective against sampling seconds per network (log scale): quality for its cost."""
+    objective = board.ranking.objective if board.ranking else board.rank_by
+    if not objective:
+        return []
+    return _scatter_plots(board, outdir, "sample_seconds_per_network", objective, "cost_quality",
+                          f"{objective} against seconds per network", log_x=True)
+
+
+def _scatter_plots(board: "Leaderboard", outdir: Path, x_metric: str, y_metric: str, name: str, title: str,
+                   log_x: bool = False, vline: tuple[str, float] | None = None) -> list[Path]:
+    """Per test split: each policy as a labelled point (x mean, y mean) with its interval bars."""
     plt = _pyplot()
     written = []
     for split, table in board.tables.items():
-        if objective not in table or constraint not in table:
+        if x_metric not in table or y_metric not in table:
             continue
         points = []
         for row in table.to_dict(orient="records"):
-            x, y = _number(row.get(constraint)), _number(row.get(objective))
-            if math.isnan(x) or math.isnan(y):
+            x, y = _number(row.get(x_metric)), _number(row.get(y_metric))
+            if math.isnan(x) or math.isnan(y) or (log_x and x <= 0):
                 continue
             points.append((str(row.get("label", row.get("entry", ""))), x, y,
-                           _interval(row.get(f"{constraint}_ci")), _interval(row.get(f"{objective}_ci"))))
+                           _interval(row.get(f"{x_metric}_ci")), _interval(row.get(f"{y_metric}_ci"))))
         if not points:
             continue
         fig, ax = plt.subplots(figsize=(7, 4.5))
         for label, x, y, xci, yci in points:
             ax.errorbar([x], [y], xerr=_error(x, xci), yerr=_error(y, yci), fmt="o", capsize=3)
             ax.annotate(label, (x, y), textcoords="offset points", xytext=(4, 4), fontsize=7)
-        if math.isfinite(tolerance):
-            ax.axvline(tolerance, color="k", linestyle="--", linewidth=1, label="QoS tolerance")
+        if vline and math.isfinite(vline[1]):
+            ax.axvline(vline[1], color="k", linestyle="--", linewidth=1, label=vline[0])
             ax.legend(fontsize=8)
-        ax.set_xlabel(constraint)
-        ax.set_ylabel(objective)
-        better = "higher" if getattr(ranking, "higher_is_better", True) else "lower"
-        ax.set_title(f"{board.title} · {split}: {objective} ({better} is better) against {constraint}")
+        if log_x:
+            ax.set_xscale("log")
+        ax.set_xlabel(x_metric)
+        ax.set_ylabel(y_metric)
+        ax.set_title(f"{board.title} · {split}: {title}")
         ax.grid(alpha=0.3)
-        written.append(_save(plt, fig, outdir / "plots" / f"{split}_tradeoff.png"))
+        written.append(_save(plt, fig, outdir / "plots" / f"{split}_{name}.png"))
     return written
 
 
-def _profile_marks(board: "Leaderboard", outdir: Path, split: str, table: Any, reps: int) -> dict[str, float]:
+def _profile_marks(board: "Leaderboard", split: str, table: Any, reps: int) -> dict[str, float]:
     """The `profile_marker` ([distribution, marker], or a distribution name for all its markers) values found
     in the policies' stored distributions, as {label: value}; empty when none is stored."""
     spec = board.meta.get("profile_marker")
@@ -148,7 +165,7 @@ def _profile_marks(board: "Leaderboard", outdir: Path, split: str, table: Any, r
         dist, wanted = str(spec[0]), (str(spec[1]) if len(spec) > 1 else None)
     marks: dict[str, float] = {}
     for row in table.to_dict(orient="records"):
-        _, markers = _pooled(outdir, row["entry"], split, reps)
+        _, markers = _pooled(board.source, row["entry"], split, reps)
         for mark, value in markers.get(dist, {}).items():
             if (wanted is None or mark == wanted) and math.isfinite(value):
                 marks.setdefault(mark, value)
@@ -184,7 +201,7 @@ def _profile_plots(board: "Leaderboard", outdir: Path) -> list[Path]:
             xs = centers - 0.4 + width * (i + 0.5)
             ax.bar(xs, np.nan_to_num(heights), width, label=str(row.get("label", row.get("entry", ""))),
                    yerr=[below, above] if any(below) or any(above) else None, capsize=2)
-        for mark, value in _profile_marks(board, outdir, split, table, reps).items():
+        for mark, value in _profile_marks(board, split, table, reps).items():
             ax.axhline(value, color="k", linestyle="--", linewidth=1)
             ax.annotate(f"{mark} = {value:g}", (centers[-1] + 0.4, value), ha="right", va="bottom", fontsize=8)
         ax.set_xticks(centers)
@@ -239,7 +256,7 @@ def _cdf_plots(board: "Leaderboard", outdir: Path) -> list[Path]:
         curves: dict[str, dict[str, np.ndarray]] = {}
         marks: dict[str, dict[str, float]] = {}
         for row in table.to_dict(orient="records"):
-            dists, markers = _pooled(outdir, row["entry"], split, reps)
+            dists, markers = _pooled(board.source, row["entry"], split, reps)
             for name, values in dists.items():
                 curves.setdefault(name, {})[row["label"]] = values
             for name, m in markers.items():

@@ -1,10 +1,7 @@
-"""Render a Leaderboard: terminal, Markdown, self-contained sortable HTML, CSV and JSON."""
+"""Render a Leaderboard: terminal, Markdown, self-contained sortable HTML (the site's suite page), CSV and JSON."""
 from __future__ import annotations
 
-import html
-import json
 import math
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +11,10 @@ from rich.markup import escape
 from rich.table import Table
 
 from wrbench.core.fsio import write_json
+from wrbench.report.evidence import code_text, hardware_text
 from wrbench.report.leaderboard import Leaderboard
 from wrbench.report.plots import write_plots
+from wrbench.report.site import suite_page
 from wrbench.run.record import HARNESS_METRICS
 
 FORMATS = ("md", "html", "csv", "json")
@@ -100,70 +99,37 @@ def markdown(board: Leaderboard) -> str:
         for row in table.to_dict(orient="records"):
             lines.append("| " + " | ".join(c.replace("|", "\\|") for c in _cells(row, metrics)) + " |")
         lines.append("")
-    return "\n".join(lines)
+    return "\n".join(lines + _provenance_lines(board))
 
 
-def html_page(board: Leaderboard) -> str:
-    metrics = _columns(board)
-    parts = [
-        "<!doctype html><html><head><meta charset='utf-8'>",
-        f"<title>{html.escape(board.title)}</title>",
-        "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;margin-bottom:2em}"
-        "th,td{border:1px solid #ccc;padding:4px 8px;text-align:right}th{cursor:pointer;background:#f3f3f3}"
-        "td:nth-child(2),td:nth-child(3){text-align:left}</style></head><body>",
-        f"<h1>{html.escape(board.title)}</h1>",
-        f"<p>{html.escape(_rule(board))} Click a column header to sort.</p>",
-        f"<p>{html.escape(board.meta.get('note', ''))}</p>",
-        f"<pre>{html.escape(json.dumps(board.meta, indent=1))}</pre>",
-    ]
-    for split, table in board.tables.items():
-        parts.append(f"<h2>Split {html.escape(split)}</h2><table class='sortable'><thead><tr>")
-        parts += [f"<th>{html.escape(c)}</th>" for c in ["#", "policy", "status", *metrics]]
-        parts.append("</tr></thead><tbody>")
-        for row in table.to_dict(orient="records"):
-            cells = _cells(row, metrics)
-            values = [row.get("rank", ""), row["label"], row["status"], *[row.get(m) for m in metrics]]
-            parts.append("<tr>" + "".join(
-                f"<td data-v='{html.escape(str(v))}'>{html.escape(c)}</td>" for c, v in zip(cells, values)
-            ) + "</tr>")
-        parts.append("</tbody></table>")
-    parts.append(_SORT_SCRIPT)
-    parts.append("</body></html>")
-    return "\n".join(parts)
-
-
-_SORT_SCRIPT = """<script>
-document.querySelectorAll('table.sortable th').forEach((th, col) => th.addEventListener('click', () => {
-  const body = th.closest('table').tBodies[0];
-  const asc = th.dataset.asc !== 'true'; th.dataset.asc = asc;
-  const key = tr => { const v = tr.children[col].dataset.v; const n = parseFloat(v); return isNaN(n) ? v : n; };
-  [...body.rows].sort((a, b) => { const x = key(a), y = key(b);
-    return (x < y ? -1 : x > y ? 1 : 0) * (asc ? 1 : -1); }).forEach(tr => body.appendChild(tr));
-}));
-</script>"""
+def _provenance_lines(board: Leaderboard) -> list[str]:
+    """Where each row comes from, one line per row (a merged board's rows come from several runs)."""
+    if not board.provenance:
+        return []
+    labels = {row["entry"]: row["label"] for table in board.tables.values() for row in table.to_dict(orient="records")}
+    lines = ["## Provenance", ""]
+    for entry, p in board.provenance.items():
+        lines.append(f"- {labels.get(entry, entry)}: {p.get('name') or '?'} from {code_text(p)}; {p.get('date') or '?'}; "
+                     f"hardware {hardware_text(p)}; `{p.get('command') or '?'}`")
+    return lines + [""]
 
 
 def write_all(board: Leaderboard, outdir: str | Path) -> list[Path]:
     """Write every format (and the plots) into `outdir`; return the files written."""
     outdir = Path(outdir)
-    written = []
+    plots = write_plots(board, outdir)
+    document = json_document(board)
     (outdir / "leaderboard.md").write_text(markdown(board))
-    (outdir / "leaderboard.html").write_text(html_page(board))
+    (outdir / "leaderboard.html").write_text(suite_page(document, [str(p.relative_to(outdir)) for p in plots]))
     frames = [t.assign(split=s) for s, t in board.tables.items()]
     pd.concat(frames, ignore_index=True).to_csv(outdir / "leaderboard.csv", index=False)
-    write_json(outdir / "leaderboard.json", {"rows": board.json_rows(), "meta": board.meta})
-    written += [outdir / f"leaderboard.{f}" for f in FORMATS]
-    written += write_plots(board, outdir)
-    return written
+    write_json(outdir / "leaderboard.json", document)
+    return [outdir / f"leaderboard.{f}" for f in FORMATS] + plots
 
 
-def publish(outdir: str | Path, files: list[Path], target: str | Path) -> Path:
-    """Copy the Markdown, JSON and plots of a leaderboard to `target` (the repo's leaderboard/<suite>/)."""
-    target = Path(target)
-    target.mkdir(parents=True, exist_ok=True)
-    for file in files:
-        if file.suffix in (".md", ".json", ".png"):
-            dest = target / Path(file).relative_to(outdir)
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(file, dest)
-    return target
+def json_document(board: Leaderboard) -> dict[str, Any]:
+    """leaderboard.json: the rows with their intervals, the rule, the metrics in column order, and per row where
+    it comes from; `fingerprints` identify the networks the rows were scored on (split -> repetition -> hash)."""
+    return {"title": board.title, "problem": board.problem, "rule": _rule(board), "metrics": _columns(board),
+            "lower_is_better": sorted(board.lower_is_better), "rows": board.json_rows(), "meta": board.meta,
+            "provenance": board.provenance, "fingerprints": board.fingerprints}

@@ -20,10 +20,11 @@ from wrbench.core.fsio import write_json
 from wrbench.core.lock import folder_lock
 from wrbench.core.machine import fingerprint, git_commit
 from wrbench.core.plugins import Registry
+from wrbench.core.provenance import component_provenance
 from wrbench.run.executor import Executor, LocalExecutor, WorkerSetup
 from wrbench.run.plan import CELL, EXPERT, Job, plan
 from wrbench.run.progress import Display
-from wrbench.run.record import ERROR, OK, OPTIMALITY_GAP, JobRecord
+from wrbench.run.record import ERROR, HARNESS_DEFINITIONS, OK, OPTIMALITY_GAP, JobRecord
 from wrbench.run.store import ResultStore
 from wrbench.run.suite import Suite
 
@@ -125,6 +126,15 @@ def ranking_meta(suite: Suite, problem_cls: type) -> dict[str, Any]:
             "constraint": problem_cls.constraint_metric or None, "tolerance": float(tolerance)}
 
 
+def component_sources(suite: Suite, registry: Registry) -> dict[str, dict[str, Any]]:
+    """Per suite entry (the expert and each solver label), where its component's code comes from."""
+    problem = suite.problem.name
+    rows = {EXPERT: registry.get("expert", suite.expert.name, problem)}
+    rows.update({spec.label: registry.solver_class(spec.name, problem) or registry.get("expert", spec.name, problem)
+                 for spec in suite.solvers})
+    return {label: component_provenance(registry, cls) for label, cls in rows.items()}
+
+
 def run_meta(suite: Suite, registry: Registry) -> dict[str, Any]:
     """Provenance written next to the results: versions, hardware, commit, suite hash, command."""
     problem_cls = registry.get("problem", suite.problem.name)
@@ -141,6 +151,8 @@ def run_meta(suite: Suite, registry: Registry) -> dict[str, Any]:
         "profile_marker": list(problem_cls.profile_marker) if problem_cls.profile_marker else None,
         "note": problem_cls.leaderboard_note,
         "headline_metrics": list(problem_cls.headline_metrics),
+        "metric_definitions": {**HARNESS_DEFINITIONS, **problem_cls.metric_definitions},
+        "components": component_sources(suite, registry),
         "wrbench_version": __version__,
         "plugins": {r.name: {"distribution": r.distribution, "version": r.version, "status": r.status} for r in registry.records},
         "torch_version": torch.__version__,

@@ -17,6 +17,14 @@ STATUSES = (OK, SKIPPED, INVALID, ERROR, TIMEOUT)  # best first: a board row sho
 FAILED = (ERROR, TIMEOUT, INVALID)
 # what the stages measure for every policy, beside the problem's own metrics
 HARNESS_METRICS = ("sample_seconds_per_network", "expert_seconds_per_network", "speedup", "fit_seconds")
+HARNESS_LOWER_IS_BETTER = ("sample_seconds_per_network", "expert_seconds_per_network", "fit_seconds")
+HARNESS_DEFINITIONS = {
+    "sample_seconds_per_network": "wall seconds of the policy's sampling call per test network (all samples, batched)",
+    "expert_seconds_per_network": "the expert's seconds per test network, on the same networks",
+    "speedup": "expert_seconds_per_network / sample_seconds_per_network",
+    "fit_seconds": "seconds the solver's fit took (from the cache when reused)",
+    "optimality_gap": "1 - objective / the exact optimum's objective, per network (lower is better)",
+}
 # quality the stages add to the problem's metrics: 1 - objective / the exact optimum's, per instance (suites with `optimum`)
 OPTIMALITY_GAP = "optimality_gap"
 
@@ -37,6 +45,9 @@ class JobRecord:
     metrics: dict[str, dict[str, Any]] = field(default_factory=dict)  # split -> metric -> value
     # split -> metric -> one value per instance (the board's intervals and paired comparisons)
     per_instance: dict[str, dict[str, list[float]]] = field(default_factory=dict)
+    # split -> hash of its networks and of the evaluation's random draws: two records with equal fingerprints
+    # were scored on the same instances (what merging and paired comparison across runs rely on)
+    fingerprints: dict[str, str] = field(default_factory=dict)
     fit_seconds: float | None = None
     fit_cached: bool | None = None
     train_seconds_per_instance: float | None = None  # the expert's, on the training split
@@ -63,7 +74,7 @@ class JobRecord:
     def to_json(self) -> dict[str, Any]:
         """The JSON object of the results file: unset optional fields left out."""
         return {k: v for k, v in asdict(self).items()
-                if v is not None and v != [] and not (k == "message" and v == "") and not (k == "per_instance" and v == {})}
+                if v is not None and v != [] and not (k == "message" and v == "") and not (k in ("per_instance", "fingerprints") and v == {})}
 
     @classmethod
     def from_json(cls, value: Any) -> "JobRecord | None":
@@ -80,6 +91,9 @@ class JobRecord:
         per_instance = value.get("per_instance", {})
         if not isinstance(per_instance, dict) or not all(
                 isinstance(m, dict) and all(isinstance(v, list) for v in m.values()) for m in per_instance.values()):
+            return None
+        fingerprints = value.get("fingerprints", {})
+        if not isinstance(fingerprints, dict) or not all(isinstance(v, str) for v in fingerprints.values()):
             return None
         return cls(**{k: v for k, v in value.items() if k in known})
 

@@ -60,6 +60,12 @@ class Workbench:
         """Shared by every policy on a split: common random numbers."""
         return Context(self._seed("evaluate", rep, split.name), self.suite.device)
 
+    def split_fingerprint(self, rep: int, split: SplitSpec) -> str:
+        """Hash of what a policy is scored on: the split's networks, the evaluation's seed and its parameters."""
+        problem = self.problem(split)
+        return cache_key("evidence", self.instances(rep, split).fingerprint(), self.eval_context(rep, split).seed,
+                         dict(self._eval_params(problem)))
+
     def _seed(self, *parts: Any) -> int:
         return Context(self.suite.seed).child(*parts).seed
 
@@ -195,6 +201,8 @@ class Workbench:
         except BaseException as exc:  # noqa: BLE001 - any plugin failure becomes a status, sys.exit and
             # KeyboardInterrupt included: workers ignore SIGINT, so these come from plugin code, not from the user
             record.status, record.message, record.log = ERROR, one_line(exc), self._log_traceback(job)
+        if record.status == OK:
+            record.fingerprints = {split.name: self.split_fingerprint(job.rep, split) for split in self.suite.tests}
         record.warnings = self.artifacts.drain_warnings()  # cache entries recomputed or not stored
         record.finished = time.time()
         return record
