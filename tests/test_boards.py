@@ -121,3 +121,11 @@ def test_compare_refuses_other_networks_and_unknown_rows(wrbench, write_suite, p
     assert refused.exit_code == 2 and "suite seed: board 0, run 3" in said(refused)
     unknown = wrbench("compare", "base", "--against", str(published), "--vs", "nope")
     assert unknown.exit_code == 2 and "the board has no row 'nope'" in said(unknown) and "toy_half" in said(unknown)
+
+
+def test_a_board_rerenders_from_its_evidence_alone(wrbench, published, tmp_path):
+    published_json = (published / "leaderboard.json").read_text()
+    (published / "leaderboard.json").unlink()
+    assert wrbench("leaderboard", str(published), "-q").exit_code == 0
+    assert (published / "leaderboard.json").read_text() == published_json
+    assert not (published / "evidence" / "leaderboard.json").exists()  # rendered beside the evidence, not into it

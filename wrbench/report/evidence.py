@@ -63,8 +63,7 @@ class Evidence:
     @classmethod
     def of_board(cls, folder: str | Path) -> "Evidence":
         """A published board's evidence (`folder/evidence`), or `folder` itself when it is a run's output."""
-        folder = Path(folder)
-        return cls.read(folder / EVIDENCE_DIR if (folder / EVIDENCE_DIR).is_dir() else folder)
+        return cls.read(evidence_root(folder))
 
     @property
     def repetitions(self) -> int:
@@ -81,6 +80,12 @@ class Evidence:
             for split, value in record.fingerprints.items():
                 found.setdefault((record.rep, split), value)
         return found
+
+
+def evidence_root(folder: str | Path) -> Path:
+    """Where a folder's results live: a board's evidence/, or the folder itself (a run's output)."""
+    folder = Path(folder)
+    return folder / EVIDENCE_DIR if (folder / EVIDENCE_DIR).is_dir() else folder
 
 
 def row_provenance(meta: dict[str, Any], entry: str) -> dict[str, Any]:

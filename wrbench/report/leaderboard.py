@@ -55,7 +55,7 @@ class Leaderboard:
 
 def load(outdir: str | Path) -> Leaderboard:
     outdir = Path(outdir)
-    evidence = Evidence.read(outdir)
+    evidence = Evidence.of_board(outdir)
     meta, suite, records = evidence.meta, evidence.suite, evidence.records
     if not records:
         raise FileNotFoundError(f"no results in {outdir} (expected {outdir / 'results.jsonl'})")
@@ -66,7 +66,7 @@ def load(outdir: str | Path) -> Leaderboard:
     rule = ranking_rule(meta, suite, lower)
     metrics = _metric_order([m for r in records for split in r.metrics.values() for m in split], rule.objective)
     quantiles = {m: (d, float(q)) for m, (d, q) in meta.get("quantile_metrics", {}).items()}
-    tables = {split: _table(records, split, metrics, rule, quantiles, outdir) for split in splits}
+    tables = {split: _table(records, split, metrics, rule, quantiles, evidence.root) for split in splits}
     paired = f"{rule.objective}_diff"
     if any(paired in t for t in tables.values()):
         metrics.insert(metrics.index(rule.objective) + 1 if rule.objective in metrics else 0, paired)
@@ -76,7 +76,7 @@ def load(outdir: str | Path) -> Leaderboard:
     for (rep, split), value in sorted(evidence.fingerprints().items()):
         fingerprints.setdefault(split, {})[str(rep)] = value
     return Leaderboard(suite.get("name", outdir.name), rule.objective, lower, tables, metrics, meta, sweeps, plot, rule,
-                       outdir, evidence.provenance, fingerprints, (suite.get("problem") or {}).get("name", ""))
+                       evidence.root, evidence.provenance, fingerprints, (suite.get("problem") or {}).get("name", ""))
 
 
 def ranking_rule(meta: dict[str, Any], suite: dict[str, Any], lower: frozenset[str]) -> RankingRule:

@@ -62,7 +62,7 @@ def publish(run_dir: str | Path, board_dir: str | Path, replace: bool = False) -
                 raise BoardMismatch(board_dir, problems)
             entries = solver_entries(run)
         result = _stage_and_swap(board, run, entries, evidence_dir)
-        render.write_all(leaderboard.load(evidence_dir), board_dir)
+        render.write_all(leaderboard.load(board_dir), board_dir)
     return dataclasses.replace(result, board=board_dir)
 
 

@@ -103,15 +103,15 @@ def markdown(board: Leaderboard) -> str:
 
 
 def _provenance_lines(board: Leaderboard) -> list[str]:
-    """Where each row comes from, one line per row (a merged board's rows come from several runs)."""
-    if not board.provenance:
-        return []
+    """Where the rows come from: one line per run and code source (a merged board's rows come from several runs)."""
     labels = {row["entry"]: row["label"] for table in board.tables.values() for row in table.to_dict(orient="records")}
-    lines = ["## Provenance", ""]
+    groups: dict[tuple[str, ...], list[str]] = {}
     for entry, p in board.provenance.items():
-        lines.append(f"- {labels.get(entry, entry)}: {p.get('name') or '?'} from {code_text(p)}; {p.get('date') or '?'}; "
-                     f"hardware {hardware_text(p)}; `{p.get('command') or '?'}`")
-    return lines + [""]
+        key = (code_text(p), str(p.get("date") or "?"), hardware_text(p), str(p.get("command") or "?"))
+        groups.setdefault(key, []).append(labels.get(entry, entry))
+    lines = [f"- {', '.join(rows)}: code {code}; {date}; hardware {hardware}; `{command}`"
+             for (code, date, hardware, command), rows in groups.items()]
+    return ["## Provenance", "", *lines, ""] if lines else []
 
 
 def write_all(board: Leaderboard, outdir: str | Path) -> list[Path]:

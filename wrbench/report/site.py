@@ -22,7 +22,7 @@ from wrbench.run.record import HARNESS_LOWER_IS_BETTER
 LATENCY = ("sample_seconds_per_network", "speedup")
 STYLE = """body{font-family:system-ui,sans-serif;margin:1.5em;max-width:1600px;color:#222}
 table{border-collapse:collapse;margin:0.5em 0 1.5em}th,td{border:1px solid #ccc;padding:3px 7px;text-align:right;
-vertical-align:top}th{background:#f3f3f3;cursor:pointer;white-space:nowrap}td.text,th.text{text-align:left}
+vertical-align:top}th{background:#f3f3f3;cursor:pointer;max-width:8em}td.text,th.text{text-align:left}
 td small{color:#666;display:block}.scroll{overflow-x:auto}dl{columns:2}dt{font-weight:600}dd{margin:0 0 .5em 1em}
 figure{display:inline-block;margin:0 1em 1em 0}figure img{max-width:720px;width:100%}code{background:#f6f6f6;padding:1px 4px}
 details{margin:0.5em 0}th[aria-sort=ascending]::after{content:" \\25B4"}th[aria-sort=descending]::after{content:" \\25BE"}"""
@@ -149,7 +149,7 @@ def _table(rows: list[dict[str, Any]], metrics: list[str], lower: set[str], defi
            table_id: str) -> str:
     head = ["<th class='text'>#</th>", "<th class='text'>policy</th>", "<th class='text'>status</th>"]
     for m in metrics:
-        head.append(f"<th title='{_e(definitions.get(m, ''))}'>{_e(m)} {_arrow(m, lower)}</th>")
+        head.append(f"<th title='{_e(m)}: {_e(definitions.get(m, ''))}'>{_e(_short_name(m))} {_arrow(m, lower)}</th>")
     body = []
     for row in rows:
         cells = [_text_cell(str(row.get("rank", ""))), _text_cell(str(row.get("label", ""))),
@@ -158,6 +158,11 @@ def _table(rows: list[dict[str, Any]], metrics: list[str], lower: set[str], defi
         body.append("<tr>" + "".join(cells) + "</tr>")
     return (f"<div class='scroll'><table class='sortable' id='{_e(table_id)}'><thead><tr>{''.join(head)}</tr></thead>"
             f"<tbody>{''.join(body)}</tbody></table></div>")
+
+
+def _short_name(metric: str) -> str:
+    """A column title that wraps: words instead of underscores, "/net" for per network (the legend has the name)."""
+    return metric.replace("_per_network", "/net").replace("_", " ")
 
 
 def _value_cell(mean: Any, ci: Any) -> str:
