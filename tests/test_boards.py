@@ -129,3 +129,13 @@ def test_a_board_rerenders_from_its_evidence_alone(wrbench, published, tmp_path)
     assert wrbench("leaderboard", str(published), "-q").exit_code == 0
     assert (published / "leaderboard.json").read_text() == published_json
     assert not (published / "evidence" / "leaderboard.json").exists()  # rendered beside the evidence, not into it
+
+
+def test_a_second_publish_into_a_board_in_use_is_refused_and_changes_nothing(wrbench, published):
+    from wrbench.core.lock import folder_lock
+
+    before = (published / "evidence" / "results.jsonl").read_bytes()
+    with folder_lock(published):  # as if another publish were merging into it right now
+        result = wrbench("publish", "base", "--board", str(published))
+    assert result.exit_code == 2 and "in use by another run" in said(result)
+    assert (published / "evidence" / "results.jsonl").read_bytes() == before

@@ -157,6 +157,11 @@ class Registry:
         """The solver registered as `name` (for `problem`), or None if `name` is only an expert."""
         return self.get("solver", name, problem) if self.has("solver", name) else None
 
+    def policy_class(self, name: str, problem: str | None = None) -> type:
+        """The class behind a suite's solver entry: the solver registered as `name`, else the expert that
+        `make_solver` wraps."""
+        return self.solver_class(name, problem) or self.get("expert", name, problem)
+
     def make_solver(self, name: str, params: dict[str, Any] | None, problem: str | None = None) -> Solver:
         """A solver instance (for `problem`); an expert's name gives the expert wrapped as a solver."""
         if self.has("solver", name):

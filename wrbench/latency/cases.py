@@ -11,11 +11,12 @@ its error, so a plugin still being written does not break the list.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any, Iterable, Sequence
 
 from wrbench.core.api import Problem
 from wrbench.core.errors import one_line
 from wrbench.core.plugins import Registry
+from wrbench.core.provenance import component_provenance
 from wrbench.latency.options import DEFAULTS
 
 
@@ -131,3 +132,27 @@ def _discover_problem(registry: Registry, cls: type[Problem], wanted: Sequence[s
             continue
         found.cases += [Case(role, name, cls.name, cls.size_parameter, int(n), int(b), int(samples), device, error)
                         for n in ns for b in batches]
+
+
+def provenance(registry: Registry, entries: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Where the code of each timed component comes from (`wrbench.core.provenance.component_provenance`), by
+    component name; a name whose variants differ from problem to problem is keyed `problem/name` instead.
+
+    `entries`: run entries or `Case.info()` dicts (keys `role`, `component`, `problem`); a component that no
+    longer resolves is left out."""
+    classes: dict[str, dict[str, type]] = {}
+    for entry in entries:
+        name, problem = entry.get("component"), entry.get("problem")
+        try:
+            cls = (registry.get("expert", str(name), problem) if entry.get("role") == "expert"
+                   else registry.policy_class(str(name), problem))
+        except LookupError:
+            continue
+        classes.setdefault(str(name), {})[str(problem)] = cls
+    out: dict[str, dict[str, Any]] = {}
+    for name, by_problem in sorted(classes.items()):
+        if len(set(by_problem.values())) == 1:
+            out[name] = component_provenance(registry, next(iter(by_problem.values())))
+        else:
+            out.update({f"{problem}/{name}": component_provenance(registry, cls) for problem, cls in by_problem.items()})
+    return out

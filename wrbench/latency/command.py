@@ -16,7 +16,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from wrbench.core.errors import UsageFailure, warn
-from wrbench.latency.options import COMPARE_LAST, click_options, passed_to_pytest
+from wrbench.latency.options import COMPARE_LAST, LEGACY_STORAGE, click_options, passed_to_pytest, storage_dir
 
 
 def _table(title: str, columns: tuple[str, ...], rows: list[list[str]]) -> Table:
@@ -28,6 +28,15 @@ def _table(title: str, columns: tuple[str, ...], rows: list[list[str]]) -> Table
     return table
 
 
+def _storage_hint(store: Path) -> str:
+    """Where else runs may be: `--storage`, and the folder older versions saved to, when it exists here."""
+    hint = "; pass --storage DIR if the runs were saved in another folder"
+    legacy = Path(LEGACY_STORAGE).resolve()
+    if legacy.is_dir() and legacy != store:
+        hint += f" (runs saved by an older wrbench are in {legacy}: --storage {LEGACY_STORAGE})"
+    return hint
+
+
 @click.command("bench")
 @click_options
 def bench(**values: Any) -> None:
@@ -35,7 +44,7 @@ def bench(**values: Any) -> None:
     from wrbench.core.machine import fingerprint
     from wrbench.core.plugins import UnknownComponent, load_plugins_for_command
     from wrbench.latency import compare, storage
-    from wrbench.latency.cases import discover
+    from wrbench.latency.cases import discover, provenance
     from wrbench.latency.pytest_run import run_benchmarks
     from wrbench.latency.stats import ALPHA
 
@@ -71,23 +80,27 @@ def bench(**values: Any) -> None:
     out = Console()
     if not out.is_terminal:
         out = Console(width=200)
-    store = Path(values["storage"])
+    store = storage_dir(values["storage"])
     fp = fingerprint(device)
     fp_id = storage.fingerprint_id(fp)
     compare_to, fail_over = values["compare"], values["fail_over"]
+    comparing = compare_to is not None or fail_over is not None
     baseline_path = None
-    if compare_to is not None or fail_over is not None:
+    if comparing:
         named = None if compare_to in (None, COMPARE_LAST) else compare_to
         baseline_path, warning = storage.find_baseline(store, fp_id, named)
         if baseline_path is None and named:
-            raise UsageFailure(f"{warning}; pass --storage DIR if the runs were saved in another folder")
+            raise UsageFailure(warning + _storage_hint(store))
         if warning:
-            warn(warning + ("" if baseline_path else "; save one with --save NAME, or pass --storage DIR"))
+            warn(warning + ("" if baseline_path else "; save one with --save NAME" + _storage_hint(store)))
+    if comparing or values["save"]:
+        out.print(f"storage: {store} (machine fingerprint {fp_id})", markup=False, highlight=False)
     settings = passed_to_pytest(values)
     load_start = storage.load_average()
     benchmarks, outcomes = run_benchmarks(settings)
     run_record = storage.make_run(benchmarks, device, settings, name=values["save"], fp=fp,
-                                  load={"start": load_start, "end": storage.load_average()})
+                                  load={"start": load_start, "end": storage.load_average()},
+                                  solvers=provenance(registry, benchmarks.values()))
 
     problems = [*outcomes.collection_errors, *(f"{k}: {v}" for k, v in outcomes.failed.items())]
     for case_id, reason in outcomes.skipped.items():
@@ -112,6 +125,12 @@ def bench(**values: Any) -> None:
         comparisons, warnings = compare.compare_runs(baseline, run_record, fail_over)
         for warning in warnings:
             warn(warning)
+        changed = compare.provenance_changes(baseline, run_record)
+        if changed:
+            out.print("solver provenance, baseline -> now (plugin distribution version commit):", markup=False,
+                      highlight=False)
+            for line in changed:
+                out.print(f"  {line}", markup=False, highlight=False)
         out.print(_table(f"compared with '{baseline.get('name')}' ({baseline_path}, commit "
                          f"{baseline.get('commit') or '?'}) -> now (commit {run_record.get('commit') or '?'}); machine "
                          "factor: current / baseline calibration-kernel median; verdict: one-sided Mann-Whitney U on "

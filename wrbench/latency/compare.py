@@ -22,6 +22,34 @@ def fingerprint_diff(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
     return [f"{k}: {a.get(k)!r} -> {b.get(k)!r}" for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
 
 
+PROVENANCE_KEYS = ("plugin", "distribution", "version", "commit", "component_version")
+
+
+def _provenance_text(p: dict[str, Any]) -> str:
+    """`plugin distribution version commit` of one component ("-" for what is unknown; commit shortened)."""
+    commit = p.get("commit")
+    if commit:
+        head, _, dirty = str(commit).partition("+")
+        commit = head[:12] + (f"+{dirty}" if dirty else "")
+    return " ".join(str(v) if v else "-" for v in (p.get("plugin"), p.get("distribution"), p.get("version"), commit))
+
+
+def provenance_changes(baseline: dict[str, Any], current: dict[str, Any]) -> list[str]:
+    """One line per component timed in both runs whose provenance differs (`name: baseline -> current`); a
+    baseline saved before provenance was recorded gets one line saying so."""
+    before, after = baseline.get("solvers"), current.get("solvers") or {}
+    if before is None:
+        return [f"baseline '{baseline.get('name')}' recorded no solver provenance (saved by an older wrbench)"]
+    lines = []
+    for name in sorted(set(before) & set(after)):
+        b, c = before[name] or {}, after[name] or {}
+        if any(b.get(k) != c.get(k) for k in PROVENANCE_KEYS):
+            versions = b.get("component_version"), c.get("component_version")
+            lines.append(f"{name}: {_provenance_text(b)} -> {_provenance_text(c)}"
+                         + (f" (component version {versions[0]} -> {versions[1]})" if versions[0] != versions[1] else ""))
+    return lines
+
+
 def busy_warning(run: dict[str, Any], label: str) -> str | None:
     """A warning when the 1-minute load average around a run exceeded the core count (other work competed)."""
     cores = int(run.get("fingerprint", {}).get("cpu_count") or 1)

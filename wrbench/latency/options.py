@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable, Mapping
 
 import click
 
-STORAGE = ".benchmarks/wrbench"
+STORAGE_ENV = "WRBENCH_BENCH_STORAGE"
+LEGACY_STORAGE = ".benchmarks/wrbench"  # the default before runs were kept per user: relative to the cwd
 COMPARE_LAST = "@last"  # `--compare` without a run: the last run saved on this machine fingerprint
 
 
@@ -122,12 +124,31 @@ OPTIONS: tuple[BenchOption, ...] = (
                 "differ significantly (one-sided Mann-Whitney U, p < 0.01), both on rounds calibrated for the "
                 "machine's speed (raw rounds for runs saved without calibration). Implies --compare.", float,
                 min=0, metavar="PCT"),
-    BenchOption("storage", ("--storage",), "Folder of saved runs, one subfolder per machine fingerprint.",
-                default=STORAGE, metavar="DIR"),
+    BenchOption("storage", ("--storage",), "Folder of saved runs, one subfolder per machine fingerprint. Default: "
+                f"${STORAGE_ENV}, else $XDG_DATA_HOME/wrbench/bench, else ~/.local/share/wrbench/bench.",
+                metavar="DIR"),
     BenchOption("list_only", ("--list",), "List the benchmarks and what is not benchmarked, run nothing.",
                 is_flag=True),
 )
 PYTEST_OPTIONS = tuple(o for o in OPTIONS if o.pytest_flag)
+
+
+def default_storage(environ: Mapping[str, str] = os.environ) -> Path:
+    """The folder of saved runs when `--storage` is not given, the same from any working directory:
+    `$WRBENCH_BENCH_STORAGE`, else `$XDG_DATA_HOME/wrbench/bench` (an absolute XDG_DATA_HOME only, as the XDG
+    spec asks), else `~/.local/share/wrbench/bench`."""
+    if environ.get(STORAGE_ENV, "").strip():
+        return Path(environ[STORAGE_ENV].strip()).expanduser()
+    xdg = Path(environ.get("XDG_DATA_HOME", "").strip()).expanduser()
+    base = xdg if xdg.is_absolute() else Path.home() / ".local" / "share"
+    return base / "wrbench" / "bench"
+
+
+def storage_dir(given: str | Path | None, environ: Mapping[str, str] = os.environ) -> Path:
+    """The folder of saved runs: `--storage DIR` if given, else `default_storage`, as an absolute path."""
+    return (Path(given).expanduser() if given else default_storage(environ)).resolve()
+
+
 DEFAULTS: dict[str, Any] = {o.dest: o.default for o in OPTIONS}
 
 

@@ -130,8 +130,7 @@ def component_sources(suite: Suite, registry: Registry) -> dict[str, dict[str, A
     """Per suite entry (the expert and each solver label), where its component's code comes from."""
     problem = suite.problem.name
     rows = {EXPERT: registry.get("expert", suite.expert.name, problem)}
-    rows.update({spec.label: registry.solver_class(spec.name, problem) or registry.get("expert", spec.name, problem)
-                 for spec in suite.solvers})
+    rows.update({spec.label: registry.policy_class(spec.name, problem) for spec in suite.solvers})
     return {label: component_provenance(registry, cls) for label, cls in rows.items()}
 
 
