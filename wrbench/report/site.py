@@ -20,6 +20,7 @@ from wrbench.report.evidence import code_text, hardware_text
 from wrbench.run.record import HARNESS_LOWER_IS_BETTER
 
 LATENCY = ("sample_seconds_per_network", "speedup")
+DIAGNOSTIC = "a diagnostic the expert or solver reports about itself (not a score; see `wrbench describe NAME`)"
 STYLE = """body{font-family:system-ui,sans-serif;margin:1.5em;max-width:1600px;color:#222}
 table{border-collapse:collapse;margin:0.5em 0 1.5em}th,td{border:1px solid #ccc;padding:3px 7px;text-align:right;
 vertical-align:top}th{background:#f3f3f3;cursor:pointer;max-width:8em}td.text,th.text{text-align:left}
@@ -149,7 +150,8 @@ def _table(rows: list[dict[str, Any]], metrics: list[str], lower: set[str], defi
            table_id: str) -> str:
     head = ["<th class='text'>#</th>", "<th class='text'>policy</th>", "<th class='text'>status</th>"]
     for m in metrics:
-        head.append(f"<th title='{_e(m)}: {_e(definitions.get(m, ''))}'>{_e(_short_name(m))} {_arrow(m, lower)}</th>")
+        head.append(f"<th title='{_e(m)}: {_e(definitions.get(m, DIAGNOSTIC))}'>{_e(_short_name(m))} "
+                    f"{_arrow(m, lower, definitions)}</th>")
     body = []
     for row in rows:
         cells = [_text_cell(str(row.get("rank", ""))), _text_cell(str(row.get("label", ""))),
@@ -178,13 +180,16 @@ def _text_cell(text: str) -> str:
     return f"<td class='text' data-v='{_e(text)}'>{_e(text)}</td>"
 
 
-def _arrow(metric: str, lower: set[str]) -> str:
+def _arrow(metric: str, lower: set[str], definitions: dict[str, str]) -> str:
+    """Which way is better; none for a component's own diagnostic, which the board does not judge."""
     base = metric[:-5] if metric.endswith("_diff") else metric
-    return "&darr;" if base in lower else "&uarr;"
+    if base in lower:
+        return "&darr;"
+    return "&uarr;" if base in definitions else ""
 
 
 def _legend(metrics: list[str], lower: set[str], definitions: dict[str, str]) -> str:
-    items = "".join(f"<dt>{_e(m)} {_arrow(m, lower)}</dt><dd>{_e(definitions.get(m, 'not defined by this board'))}</dd>"
+    items = "".join(f"<dt>{_e(m)} {_arrow(m, lower, definitions)}</dt><dd>{_e(definitions.get(m, DIAGNOSTIC))}</dd>"
                     for m in metrics)
     return f"<h2>Metrics</h2><dl id='legend'>{items}</dl>"
 
