@@ -1,4 +1,4 @@
-"""The sum_rate problem: instances, views, export, and the evaluation protocol of SPEC section 2."""
+"""The sum_rate problem: instances, views, export, and its evaluation protocol (raw feasibility, projection, water-filling ratios)."""
 from __future__ import annotations
 
 import numpy as np

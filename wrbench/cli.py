@@ -353,6 +353,24 @@ def _component_label(registry: Registry, component: dict[str, Any]) -> str:
 
 
 @cli.command()
+@click.argument("name")
+@click.option("--kind", type=click.Choice(("problem", "expert", "solver")), help="Only components of this kind.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@plugin_options
+def describe(name: str, kind: str | None, as_json: bool, registry: Registry) -> None:
+    """Show a component's parameters (type, default, range, help), capabilities, views and origin."""
+    from wrbench.devkit.describe import descriptions, print_description
+
+    found = descriptions(registry, name, kind)
+    if as_json:
+        click.echo(json.dumps(found, indent=2, default=str))
+        return
+    console = Console(width=None if Console().is_terminal else 160)
+    for description in found:
+        print_description(description, console)
+
+
+@cli.command()
 @suite_argument
 @click.option("--split", default="test", show_default=True, help="Split to export (train, test or a named test split).")
 @click.option("--rep", default=0, show_default=True, type=click.IntRange(min=0), help="Repetition whose instances to export.")
