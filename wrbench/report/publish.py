@@ -5,8 +5,10 @@ and `evidence/`. A run adds or replaces only its solvers' rows; every other row,
 the board's expert row included, stays. A run scored on other networks, under
 another evaluation or with other repetitions is refused (`BoardMismatch`), as is
 a run missing repetitions. The new evidence is staged beside the old one and
-swapped in under the board's lock, so two publishes never interleave and a crash
-leaves the old board whole.
+swapped in under the board's lock, so two publishes never interleave; a crash
+leaves the old evidence or the new one (in the instant between the two renames,
+the old one under `.evidence-old-<pid>`), and `wrbench leaderboard BOARD`
+re-renders from whichever is there.
 """
 from __future__ import annotations
 
@@ -63,7 +65,7 @@ def publish(run_dir: str | Path, board_dir: str | Path, replace: bool = False) -
             entries = solver_entries(run)
         result = _stage_and_swap(board, run, entries, evidence_dir)
         render.write_all(leaderboard.load(board_dir), board_dir)
-    return dataclasses.replace(result, board=board_dir)
+    return result
 
 
 def _stage_and_swap(board: Evidence | None, run: Evidence, entries: list[str], evidence_dir: Path) -> Published:
