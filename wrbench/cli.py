@@ -204,9 +204,7 @@ def _publish(outdir: Path, board: str | None, replace: bool) -> None:
     target = Path(board) if board else default_board(outdir)
     try:
         done = publish(outdir, target, replace=replace)
-    except BoardMismatch as exc:
-        raise UsageFailure(str(exc)) from None
-    except FolderLocked as exc:
+    except (BoardMismatch, FolderLocked) as exc:
         raise UsageFailure(str(exc)) from None
     changes = [f"added {', '.join(done.added)}" if done.added else "",
                f"replaced {', '.join(done.replaced)}" if done.replaced else "",

@@ -17,6 +17,7 @@ from rich.table import Table
 from wrbench.core.errors import UsageFailure
 from wrbench.core.plugins import Registry, describe_component
 from wrbench.core.provenance import component_provenance
+from wrbench.report.evidence import code_text
 
 KINDS = ("problem", "expert", "solver")
 
@@ -45,7 +46,7 @@ def print_description(description: dict[str, Any], console: Console) -> None:
     source = description["source"]
     console.print(f"[bold]{escape(description['kind'])} {escape(description['name'])}[/] "
                   f"v{escape(str(description['version']))} from plugin {escape(str(source['plugin']))} "
-                  f"({escape(' '.join(str(v) for v in (source['distribution'], source['version'], source['commit']) if v) or 'unknown')})")
+                  f"({escape(code_text(source))})")
     console.print(escape(description["summary"] or ""), highlight=False)
     for title, params in (("parameters", description["parameters"]),
                           ("evaluation parameters", description.get("evaluation_parameters", {}))):

@@ -13,7 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from wrbench.report.evidence import BoardMismatch, Evidence, mismatches, solver_entries, unfingerprinted
+from wrbench.report.evidence import (BoardMismatch, Evidence, lower_is_better, mismatches, solver_entries,
+                                     unfingerprinted)
 from wrbench.report.intervals import paired_difference
 from wrbench.report.leaderboard import ranking_rule
 from wrbench.run.plan import EXPERT
@@ -54,7 +55,7 @@ def compare(run_dir: str | Path, board_dir: str | Path, rows: tuple[str, ...] = 
         raise BoardMismatch(Path(board_dir), problems)
     run_labels, board_labels = _labels(run), _labels(board)
     chosen = _pick(rows, run_labels, solver_entries(run), "the run")
-    lower = set(board.meta.get("lower_is_better", []))
+    lower = lower_is_better(board.meta)
     metrics = list(metrics) or _metrics(board)
     out = []
     for entry in chosen:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from wrbench.run.plan import EXPERT
-from wrbench.run.record import OK, JobRecord
+from wrbench.run.record import HARNESS_LOWER_IS_BETTER, OK, JobRecord
 from wrbench.run.store import ResultStore
 
 PROVENANCE_FILE = "provenance.json"
@@ -57,7 +57,8 @@ class Evidence:
         meta = _json(root / "meta.json")
         records = ResultStore(root).records()
         stored = _json(root / PROVENANCE_FILE)
-        provenance = {r.entry: stored.get(r.entry) or row_provenance(meta, r.entry) for r in records}
+        entries = dict.fromkeys(r.entry for r in records)
+        provenance = {entry: stored.get(entry) or row_provenance(meta, entry) for entry in entries}
         return cls(root, suite, meta, records, provenance)
 
     @classmethod
@@ -80,6 +81,11 @@ class Evidence:
             for split, value in record.fingerprints.items():
                 found.setdefault((record.rep, split), value)
         return found
+
+
+def lower_is_better(meta: dict[str, Any]) -> set[str]:
+    """The metrics where lower is better on a board: the run's recorded ones plus the harness's timings."""
+    return set(meta.get("lower_is_better", [])) | set(HARNESS_LOWER_IS_BETTER)
 
 
 def evidence_root(folder: str | Path) -> Path:

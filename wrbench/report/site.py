@@ -16,8 +16,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from wrbench.report.evidence import code_text, hardware_text
-from wrbench.run.record import HARNESS_LOWER_IS_BETTER
+from wrbench.report.evidence import code_text, hardware_text, lower_is_better
 
 LATENCY = ("sample_seconds_per_network", "speedup")
 DIAGNOSTIC = "a diagnostic the expert or solver reports about itself (not a score; see `wrbench describe NAME`)"
@@ -46,7 +45,7 @@ def suite_page(doc: dict[str, Any], plots: list[str], index_link: bool = False) 
     """The page of one board from its leaderboard.json document; `plots` are paths relative to the page."""
     meta = doc.get("meta", {})
     title = meta.get("suite") or doc.get("title", "board")
-    lower = set(doc.get("lower_is_better") or meta.get("lower_is_better", [])) | set(HARNESS_LOWER_IS_BETTER)
+    lower = lower_is_better(meta)
     definitions = {**meta.get("metric_definitions", {}), **_derived_definitions(doc)}
     rows = doc.get("rows", [])
     metrics = doc.get("metrics") or _metrics_of(rows)
