@@ -30,3 +30,12 @@ def component_provenance(registry: Registry, cls: type) -> dict[str, Any]:
         "version": record.version if record else None,
         "commit": git_commit(source_dir) if source_dir and source_dir.is_dir() else None,
     }
+
+
+def code_text(provenance: dict[str, Any]) -> str:
+    """"distribution version commit" of a row's component, as far as known."""
+    return " ".join(str(provenance[k]) for k in ("distribution", "version", "commit") if provenance.get(k)) or "unknown"
+
+
+def hardware_text(provenance: dict[str, Any]) -> str:
+    return ", ".join(f"{k} {v}" for k, v in (provenance.get("hardware") or {}).items()) or "unknown"

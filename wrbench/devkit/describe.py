@@ -16,8 +16,7 @@ from rich.table import Table
 
 from wrbench.core.errors import UsageFailure
 from wrbench.core.plugins import Registry, describe_component
-from wrbench.core.provenance import component_provenance
-from wrbench.report.evidence import code_text
+from wrbench.core.provenance import code_text, component_provenance
 
 KINDS = ("problem", "expert", "solver")
 

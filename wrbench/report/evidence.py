@@ -107,15 +107,6 @@ def row_provenance(meta: dict[str, Any], entry: str) -> dict[str, Any]:
     }
 
 
-def code_text(provenance: dict[str, Any]) -> str:
-    """"distribution version commit" of a row's component, as far as known."""
-    return " ".join(str(provenance[k]) for k in ("distribution", "version", "commit") if provenance.get(k)) or "unknown"
-
-
-def hardware_text(provenance: dict[str, Any]) -> str:
-    return ", ".join(f"{k} {v}" for k, v in (provenance.get("hardware") or {}).items()) or "unknown"
-
-
 def suite_core(suite: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in suite.items() if k not in NOT_CORE}
 

@@ -11,7 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from wrbench.core.fsio import write_json
-from wrbench.report.evidence import code_text, hardware_text
+from wrbench.core.provenance import code_text, hardware_text
 from wrbench.report.leaderboard import Leaderboard
 from wrbench.report.plots import write_plots
 from wrbench.report.site import suite_page

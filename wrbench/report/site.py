@@ -16,7 +16,8 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from wrbench.report.evidence import code_text, hardware_text, lower_is_better
+from wrbench.core.provenance import code_text, hardware_text
+from wrbench.report.evidence import lower_is_better
 
 LATENCY = ("sample_seconds_per_network", "speedup")
 DIAGNOSTIC = "a diagnostic the expert or solver reports about itself (not a score; see `wrbench describe NAME`)"
