@@ -222,7 +222,7 @@ def bundled():
 def test_bundled_solver_is_conformant(bundled, name):
     if not bundled.has("solver", name):
         pytest.skip(f"bundled solver '{name}' is not registered (yet)")
-    declared = {p.name for p in bundled.get("solver", name).parameters}
+    declared = {p.name for cls in bundled.variants("solver", name) for p in cls.parameters}  # one per problem
     params = {k: v for k, v in TINY.items() if k in declared}
     results = assert_conformant(name, registry=bundled, params=params, n_train=8, n_test=3, n_samples=3,
                                 expert_samples=4)

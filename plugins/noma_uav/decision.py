@@ -1,0 +1,79 @@
+"""The decision set of `noma_uav`: a UAV position in the square and a power split within the budget."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import torch
+
+from wrbench.api import DecisionSet, uniform_simplex
+
+
+@dataclass
+class PositionPower(DecisionSet):
+    """Decisions x = (q_x, q_y, p_1..p_K): q in [0, side]^2 (m), p >= 0 with sum p <= P (mW), P per instance.
+
+    The SIC power order and r_min are scored as metrics, not membership. Unit
+    domain: the cube of D = 2 + K coordinates, q / side and p / P; its points with
+    sum(p / P) > 1 lie outside the set, and `from_unit` scales their powers onto
+    the budget. Raw samples outside the set are projected for scoring
+    (`enforce = "score"`): the problem counts them.
+    """
+
+    side: float
+    total: torch.Tensor  # P (B,)
+    enforce: str = "score"
+    unit_domain: ClassVar[str] = "cube"
+
+    def _scales(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, 1, D): side for the two position coordinates, P for the powers, in x's dtype and device."""
+        if x.shape[-1] < 3:
+            raise ValueError(f"decisions need 2 position coordinates and at least one power, got {x.shape[-1]} coordinates")
+        total = self.total.to(x)[:, None, None]
+        return torch.cat([torch.full_like(total, self.side).expand(-1, 1, 2), total.expand(-1, 1, x.shape[-1] - 2)], -1)
+
+    def contains(self, x: torch.Tensor, atol: float = 1e-6) -> torch.Tensor:
+        """Boolean (B, S): q within the square, p >= 0 and sum p <= P, each within atol relative to side or P."""
+        scales = self._scales(x)
+        low = (x >= -atol * scales).all(-1)
+        q_high = (x[..., :2] <= self.side * (1 + atol)).all(-1)
+        budget = x[..., 2:].sum(-1) <= self.total.to(x).unsqueeze(-1) * (1 + atol)
+        return low & q_high & budget
+
+    def project(self, x: torch.Tensor) -> torch.Tensor:
+        """q clamped onto the square; p clipped at 0, then scaled down onto the budget where it is exceeded."""
+        q = x[..., :2].clamp(0.0, self.side)
+        p = torch.clamp(x[..., 2:], min=0.0)
+        total = self.total.to(x).unsqueeze(-1)
+        scale = torch.clamp(total / torch.clamp(p.sum(-1), min=1e-300), max=1.0)
+        return torch.cat([q, p * scale.unsqueeze(-1)], -1)
+
+    def describe(self) -> str:
+        return f"q in [0, {self.side:g}]^2 m, p >= 0, sum(p) <= P mW"
+
+    def unit_dim(self, dim: int) -> int:
+        return dim
+
+    def to_unit(self, x: torch.Tensor) -> torch.Tensor:
+        """(q / side, p / P): in [0, 1]^D for x in the set."""
+        return x / self._scales(x)
+
+    def from_unit(self, u: torch.Tensor, repair: bool = True) -> torch.Tensor:
+        """u times (side, P); with `repair`, q is clamped to the square and the powers projected onto the budget first."""
+        x = u * self._scales(u)
+        return self.project(x) if repair else x
+
+    def unit_violations(self, u: torch.Tensor, atol: float = 1e-6) -> dict[str, torch.Tensor]:
+        """{"clamped": (B, S, D) coordinates `from_unit` clamps (q outside [0, 1], p < 0); "scaled": (B, S)
+        samples whose clipped power shares sum past 1, which `from_unit` scales onto the budget}."""
+        q, p = u[..., :2], u[..., 2:]
+        clamped = torch.cat([(q < -atol) | (q > 1 + atol), p < -atol], -1)
+        return {"clamped": clamped, "scaled": torch.clamp(p, min=0.0).sum(-1) > 1 + atol}
+
+    def uniform(self, n_samples: int, dim: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """q uniform in the square, p uniform in {p >= 0, sum p <= P} (the shares of a (K + 1)-simplex point)."""
+        total = self.total.double()
+        shape = (total.shape[0], n_samples)
+        q = self.side * torch.rand(*shape, 2, generator=generator, dtype=torch.float64, device=total.device)
+        shares = uniform_simplex(shape, dim - 1, generator, total.device)[..., :-1]
+        return torch.cat([q, shares * total[:, None, None]], -1).to(self.total.dtype)
