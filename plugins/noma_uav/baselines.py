@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import torch
 
-from wrbench.api import Context, Instances, Problem, Solver
+from wrbench.api import Context, Instances, Problem, Solver, repeat_samples
 
 
 class CentroidEqual(Solver):
@@ -23,7 +23,7 @@ class CentroidEqual(Solver):
         users, P = instances.arrays["users"], instances.arrays["P"]
         K = users.shape[1]
         x = torch.cat([users.mean(1), (P / K).unsqueeze(-1).expand(-1, K)], -1)
-        return x.unsqueeze(1).repeat(1, n_samples, 1)
+        return repeat_samples(x, n_samples)
 
 
 class RandomPlacement(Solver):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import torch
 
-from wrbench.api import Context, Expert, Instances, Problem
+from wrbench.api import Context, Expert, Instances, Problem, repeat_samples
 from wrbench.params import Param
 
 from .search import search
@@ -37,4 +37,4 @@ class NomaSearch(Expert):
         found = search(users, P, problem.params.side, problem.link, problem.params.r_min, self.params.grid_step,
                        self.params.starts, self.params.tol, self.params.max_iterations)
         self.diagnostics = {"rmin_unattainable_frac": float((~found.attainable).double().mean())}
-        return found.decisions().unsqueeze(1).repeat(1, n_samples, 1)
+        return repeat_samples(found.decisions(), n_samples)

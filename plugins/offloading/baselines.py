@@ -3,15 +3,11 @@ from __future__ import annotations
 
 import torch
 
-from wrbench.api import Context, Instances, Problem, Solver
+from wrbench.api import Context, Instances, Problem, Solver, repeat_samples
 
 from .exact import decision_costs
 from .shares import proportional_shares
 from .model import share_weights
-
-
-def _repeat(decision: torch.Tensor, n_samples: int) -> torch.Tensor:
-    return decision.unsqueeze(1).repeat(1, n_samples, 1)
 
 
 class AllLocal(Solver):
@@ -38,7 +34,7 @@ class AllOffload(Solver):
     def sample(self, problem: Problem, instances: Instances, n_samples: int, ctx: Context) -> torch.Tensor:
         d = torch.ones_like(instances.arrays["s"])
         shares = proportional_shares(share_weights(instances.arrays, problem.constants), d)
-        return _repeat(torch.cat([d, shares], -1), n_samples)
+        return repeat_samples(torch.cat([d, shares], -1), n_samples)
 
 
 class Greedy(Solver):
@@ -74,7 +70,7 @@ class Greedy(Solver):
             current = torch.where(better.unsqueeze(-1), candidates.gather(1, pick), current)
             shares = torch.where(better.unsqueeze(-1), c_shares.gather(1, pick), shares)
             ok, cost = torch.where(better, b_ok, ok), torch.where(better, b_cost, cost)
-        return _repeat(torch.cat([current, shares], -1).squeeze(1), n_samples).to(instances.arrays["s"].dtype)
+        return repeat_samples(torch.cat([current, shares], -1).squeeze(1), n_samples).to(instances.arrays["s"].dtype)
 
 
 class RandomDecision(Solver):

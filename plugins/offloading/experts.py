@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import torch
 
-from wrbench.api import Context, Expert, Instances, Problem
+from wrbench.api import Context, Expert, Instances, Problem, repeat_samples
 from wrbench.params import Param
 
 
@@ -31,4 +31,4 @@ class Exhaustive(Expert):
     def solve(self, problem: Problem, instances: Instances, n_samples: int, ctx: Context) -> torch.Tensor:
         optimum = problem.optimum(instances)
         decision = torch.cat([optimum.offload, optimum.shares], dim=-1)
-        return decision.unsqueeze(1).repeat(1, n_samples, 1)
+        return repeat_samples(decision, n_samples)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import torch
 
-from wrbench.api import Context, Expert, Instances, Problem
+from wrbench.api import Context, Expert, Instances, Problem, repeat_samples
 from wrbench.params import Param
 
 from .grid import grid_size, simplex_grid
@@ -11,11 +11,6 @@ from .waterfill import water_fill
 
 # Elements of the (instances, grid points, channels) tensor scored at once by `exhaustive`.
 _CHUNK_ELEMENTS = 1 << 23
-
-
-def _repeat(x: torch.Tensor, n_samples: int) -> torch.Tensor:
-    """A deterministic policy's samples: n copies of x (B, M) as (B, n, M)."""
-    return x.unsqueeze(1).repeat(1, n_samples, 1)
 
 
 class WaterFilling(Expert):
@@ -26,7 +21,7 @@ class WaterFilling(Expert):
     stochastic = False
 
     def solve(self, problem: Problem, instances: Instances, n_samples: int, ctx: Context) -> torch.Tensor:
-        return _repeat(water_fill(instances.arrays["g"], instances.arrays["P"]), n_samples)
+        return repeat_samples(water_fill(instances.arrays["g"], instances.arrays["P"]), n_samples)
 
 
 class Exhaustive(Expert):
@@ -73,4 +68,4 @@ class Exhaustive(Expert):
             table = torch.log2(1.0 + gc.unsqueeze(-1) * Pc[:, None, None] * fractions)
             rates = table.gather(2, index.expand(len(gc), -1, -1)).sum(1)
             best.append(steps[rates.argmax(-1)])
-        return _repeat(fractions[torch.cat(best)] * P.unsqueeze(-1), n_samples)
+        return repeat_samples(fractions[torch.cat(best)] * P.unsqueeze(-1), n_samples)

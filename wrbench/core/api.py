@@ -294,6 +294,11 @@ def instance_arrays(
     return out
 
 
+def repeat_samples(decision: torch.Tensor, n_samples: int) -> torch.Tensor:
+    """A deterministic policy's samples: n_samples copies of decision (B, D) as (B, n_samples, D)."""
+    return decision.unsqueeze(1).repeat(1, n_samples, 1)
+
+
 def derive_seed(seed: int, *parts: Any) -> int:
     """A 63-bit seed that depends on `seed` and every part, stable across runs and machines."""
     text = "\x1f".join([str(seed), *map(str, parts)])
@@ -558,6 +563,7 @@ __all__ = [
     "Box",
     "Budget",
     "project_simplex",
+    "repeat_samples",
     "uniform_simplex",
     "Evaluation",
     "WeightedSamples",
