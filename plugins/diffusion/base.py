@@ -117,6 +117,7 @@ class DiffusionSolver(NetSolver):
     stochastic = True
     needs_expert = True
     bench_fit_params = {"train_steps": 0}  # sampling costs the same with untrained weights
+    budget_parameter = "sample_steps"  # denoiser calls (ddim, dpm_solver; ddpm always makes T)
 
     # ---- to implement -------------------------------------------------------------------
     def _prepare(self, problem: Problem, instances: Instances, y0: torch.Tensor, device: str) -> None:

@@ -41,6 +41,7 @@ class GDMSolver(DiffusionSolver):
     version = "2"
     test_params = {"train_steps": 3, "diffusion_steps": 10, "sample_steps": 3, "hidden": 8, "layers": 1}
     requires = frozenset({"graph"})
+    bench_budgets = (2, 10, 50)
     parameters = diffusion_parameters(train_steps=800, lr=4e-3) + (
         Param("hidden", int, 64, "hidden features per node F (paper: 1024)", min=1),  # 64: a CPU fit at N = 30 in minutes
         Param("layers", int, 4, "graph-filter layers L (paper: 6)", min=1),

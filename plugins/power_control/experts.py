@@ -35,6 +35,8 @@ class PrimalDual(Expert):
     test_params = {"rounds": 5, "starts": 2, "wmmse_iters": 5}
     problems = ("power_control",)
     stochastic = True
+    budget_parameter = "rounds"  # each round: one master LP and (2 + starts) WMMSE runs per network
+    bench_budgets = (5, 40)
     parameters = (
         Param("rounds", int, 60, "most pricing rounds (master LP + WMMSE candidates) per solve", min=1),
         Param("starts", int, 8, "random on/off WMMSE starts per round, besides full power and the last round's best",

@@ -321,6 +321,11 @@ class Component:
     # Parameter overrides for a cheap smoke test (a small size, a tiny budget): the conformance kit builds
     # the component with them. Loading the plugin checks that they resolve.
     test_params: ClassVar[Mapping[str, Any]] = {}
+    # The integer parameter that sets the work of one call (a sampler's denoiser calls, an iterative expert's
+    # rounds): a suite's `frontier` sweeps it and `wrbench bench` times each of `bench_budgets`. A solver's
+    # budget parameter must be `sampling_only`, so every point of its frontier reuses one fit.
+    budget_parameter: ClassVar[str] = ""
+    bench_budgets: ClassVar[tuple[int, ...]] = ()
 
     def __init__(self, params: Mapping[str, Any] | None = None, **overrides: Any):
         self.params: Params = resolve(self.parameters, {**dict(params or {}), **overrides})
@@ -549,6 +554,10 @@ class ExpertSolver(Solver):
     @property  # type: ignore[override]
     def stochastic(self) -> bool:
         return self.expert.stochastic
+
+    @property  # type: ignore[override]
+    def budget_parameter(self) -> str:
+        return self.expert.budget_parameter
 
     def supports(self, problem: Problem) -> str | None:
         return self.expert.supports(problem)

@@ -325,6 +325,8 @@ def _check_declarations(kind: str, cls: type) -> None:
             raise PluginError(f"{kind} '{cls.name}': `{attr}` {short_repr(overrides)} do not resolve: {exc}") from None
     if kind == "problem":
         _check_bench_declarations(cls)
+    else:
+        _check_budget_declaration(kind, cls)
 
 
 def _check_bench_declarations(cls: type) -> None:
@@ -346,6 +348,29 @@ def _check_bench_declarations(cls: type) -> None:
     if not valid:
         raise PluginError(f"{where}: `bench_sizes` must map a device kind to positive integer sizes, "
                           f"e.g. {{'cpu': (10, 50)}}; got {short_repr(sizes)}")
+
+
+def _check_budget_declaration(kind: str, cls: type) -> None:
+    """`budget_parameter` names an int parameter (a solver's: sampling-only, so a frontier reuses one fit);
+    `bench_budgets` are values it accepts."""
+    name = getattr(cls, "budget_parameter", "")
+    budgets = getattr(cls, "bench_budgets", ())
+    if not name:
+        if budgets:
+            raise PluginError(f"{kind} '{cls.name}': `bench_budgets` needs a `budget_parameter`")
+        return
+    param = next((p for p in cls.parameters if p.name == name), None)
+    if param is None or param.type is not int:
+        raise PluginError(f"{kind} '{cls.name}': `budget_parameter` must name one of its int parameters, got "
+                          f"{short_repr(name)}")
+    if kind == "solver" and not param.sampling_only:
+        raise PluginError(f"{kind} '{cls.name}': budget parameter '{name}' must be declared sampling_only=True "
+                          "(a frontier sweeps it over one fit)")
+    for value in budgets:
+        try:
+            resolve(cls.parameters, {name: value})
+        except (ParamError, TypeError, ValueError) as exc:
+            raise PluginError(f"{kind} '{cls.name}': `bench_budgets` value {short_repr(value)}: {exc}") from None
 
 
 def _clashes(registry: Registry, kind: str, cls: type) -> list[tuple[type, str]]:

@@ -21,6 +21,7 @@ import pandas as pd
 
 from wrbench.core.fsio import artifact_name
 from wrbench.report.evidence import Evidence
+from wrbench.report.frontier import SPEEDUP_DEFINITION, apply_matched_speedup, frontier_points, matched_expert
 from wrbench.report.intervals import mean_interval, paired_difference, quantile_interval
 from wrbench.report.ranking import RankingRule, RankRow, order, ranks
 from wrbench.run.plan import EXPERT
@@ -44,6 +45,7 @@ class Leaderboard:
     provenance: dict[str, dict[str, Any]] = field(default_factory=dict)  # entry -> where the row comes from
     fingerprints: dict[str, dict[str, str]] = field(default_factory=dict)  # split -> repetition -> instance hash
     problem: str = ""
+    frontier: list[dict[str, Any]] = field(default_factory=list)  # cost-quality points (`wrbench.report.frontier`)
 
     def json_rows(self) -> list[dict[str, Any]]:
         rows = []
@@ -51,6 +53,9 @@ class Leaderboard:
             for record in table.to_dict(orient="records"):
                 rows.append({"split": split, **{k: _clean(v) for k, v in record.items()}})
         return rows
+
+    def json_frontier(self) -> list[dict[str, Any]]:
+        return [{k: _clean(v) for k, v in point.items()} for point in self.frontier]
 
 
 def load(outdir: str | Path) -> Leaderboard:
@@ -66,7 +71,23 @@ def load(outdir: str | Path) -> Leaderboard:
     rule = ranking_rule(meta, suite, lower)
     metrics = _metric_order([m for r in records for split in r.metrics.values() for m in split], rule.objective)
     quantiles = {m: (d, float(q)) for m, (d, q) in meta.get("quantile_metrics", {}).items()}
-    tables = {split: _table(records, split, metrics, rule, quantiles, evidence.root) for split in splits}
+    budget_entries = {s["label"] for s in suite.get("solvers", []) if s.get("frontier_of")}
+    rows = [r for r in records if r.entry not in budget_entries]
+    tables = {split: _table(rows, split, metrics, rule, quantiles, evidence.root) for split in splits}
+    frontier = []
+    if suite.get("frontier"):
+        on_curves = [r for r in records if r.entry in budget_entries or r.kind == EXPERT
+                     or r.label in {c["policy"] for c in suite["frontier"]}]
+        for split in splits:
+            points = frontier_points(suite, split, _table(on_curves, split, metrics, rule, quantiles, evidence.root),
+                                     rule, metrics)
+            matched = matched_expert(points, (suite.get("expert") or {}).get("label", ""))
+            if matched is not None:
+                tables[split] = apply_matched_speedup(tables[split], matched)
+                meta.setdefault("matched_expert", {})[split] = {"budget": matched.budget, "seconds": matched.seconds}
+            frontier += points
+        if meta.get("matched_expert"):
+            meta["metric_definitions"] = {**meta.get("metric_definitions", {}), "speedup": SPEEDUP_DEFINITION}
     paired = f"{rule.objective}_diff"
     if any(paired in t for t in tables.values()):
         metrics.insert(metrics.index(rule.objective) + 1 if rule.objective in metrics else 0, paired)
@@ -76,7 +97,8 @@ def load(outdir: str | Path) -> Leaderboard:
     for (rep, split), value in sorted(evidence.fingerprints().items()):
         fingerprints.setdefault(split, {})[str(rep)] = value
     return Leaderboard(suite.get("name", outdir.name), rule.objective, lower, tables, metrics, meta, sweeps, plot, rule,
-                       evidence.root, evidence.provenance, fingerprints, (suite.get("problem") or {}).get("name", ""))
+                       evidence.root, evidence.provenance, fingerprints, (suite.get("problem") or {}).get("name", ""),
+                       frontier)
 
 
 def ranking_rule(meta: dict[str, Any], suite: dict[str, Any], lower: frozenset[str]) -> RankingRule:

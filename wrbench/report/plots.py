@@ -58,6 +58,7 @@ def write_plots(board: "Leaderboard", outdir: str | Path) -> list[Path]:
         + _tradeoff_plots(board, outdir)
         + _profile_plots(board, outdir)
         + _cost_plots(board, outdir)
+        + _frontier_plots(board, outdir)
     )
 
 
@@ -117,6 +118,42 @@ def _cost_plots(board: "Leaderboard", outdir: Path) -> list[Path]:
         return []
     return _scatter_plots(board, outdir, "sample_seconds_per_network", objective, "cost_quality",
                           f"{objective} against seconds per network", log_x=True)
+
+
+def _frontier_plots(board: "Leaderboard", outdir: Path) -> list[Path]:
+    """Per test split with a frontier: the objective (and the constraint metric, where the rule has one) against
+    seconds per network on a log scale, one curve per policy through its budgets, each point labelled by its budget."""
+    ranking = board.ranking
+    objective = ranking.objective if ranking else board.rank_by
+    panels = [objective] + ([ranking.constraint] if ranking and ranking.constraint else [])
+    plt = _pyplot()
+    written = []
+    for split in dict.fromkeys(p["split"] for p in board.frontier):
+        points = [p for p in board.frontier if p["split"] == split]
+        fig, axes = plt.subplots(1, len(panels), figsize=(6.5 * len(panels), 4.5), squeeze=False)
+        for ax, metric in zip(axes[0], panels):
+            for policy in dict.fromkeys(p["solver"] for p in points):
+                curve = [p for p in points if p["solver"] == policy and _number(p.get("sample_seconds_per_network")) > 0
+                         and math.isfinite(_number(p.get(metric)))]
+                if not curve:
+                    continue
+                xs = [_number(p["sample_seconds_per_network"]) for p in curve]
+                ys = [_number(p[metric]) for p in curve]
+                errors = [_error(y, _interval(p.get(f"{metric}_ci"))) or [[0.0], [0.0]] for y, p in zip(ys, curve)]
+                yerr = [[e[0][0] for e in errors], [e[1][0] for e in errors]]
+                ax.errorbar(xs, ys, yerr=yerr, fmt="o-", capsize=3, label=policy)
+                for x, y, p in zip(xs, ys, curve):
+                    ax.annotate(str(p["budget"]), (x, y), textcoords="offset points", xytext=(3, 3), fontsize=7)
+            if ranking and metric == ranking.constraint and math.isfinite(_number(ranking.tolerance)):
+                ax.axhline(_number(ranking.tolerance), color="k", linestyle="--", linewidth=1, label="tolerance")
+            ax.set_xscale("log")
+            ax.set_xlabel("sample_seconds_per_network (batched; log scale)")
+            ax.set_ylabel(metric)
+            ax.grid(alpha=0.3)
+            ax.legend(fontsize=7)
+        fig.suptitle(f"{board.title} · {split}: cost-quality frontier (labels: budget)")
+        written.append(_save(plt, fig, outdir / "plots" / f"{split}_frontier.png"))
+    return written
 
 
 def _scatter_plots(board: "Leaderboard", outdir: Path, x_metric: str, y_metric: str, name: str, title: str,

@@ -12,6 +12,7 @@ from rich.table import Table
 
 from wrbench.core.fsio import write_json
 from wrbench.core.provenance import code_text, hardware_text
+from wrbench.report.frontier import SPEEDUP_DEFINITION, point_columns, point_rows
 from wrbench.report.leaderboard import Leaderboard
 from wrbench.report.plots import write_plots
 from wrbench.report.site import suite_page
@@ -99,7 +100,26 @@ def markdown(board: Leaderboard) -> str:
         for row in table.to_dict(orient="records"):
             lines.append("| " + " | ".join(c.replace("|", "\\|") for c in _cells(row, metrics)) + " |")
         lines.append("")
+        lines += _frontier_lines(board, split)
     return "\n".join(lines + _provenance_lines(board))
+
+
+def _frontier_lines(board: Leaderboard, split: str) -> list[str]:
+    """The split's cost-quality points, cheapest first per policy, and the expert budget the speedup is taken against."""
+    points = [p for p in board.json_frontier() if p["split"] == split]
+    if not points:
+        return []
+    columns = point_columns(points, board.rank_by, list(board.meta.get("headline_metrics", [])))
+    lines = [f"### Cost-quality frontier `{split}`", ""]
+    matched = (board.meta.get("matched_expert") or {}).get(split)
+    if matched:
+        lines += [f"speedup = {SPEEDUP_DEFINITION}: here budget {matched['budget']}, {matched['seconds']:.4g} s per "
+                  "network.", ""]
+    lines.append("| " + " | ".join(["policy @ budget", "vs expert", *columns]) + " |")
+    lines.append("|" + "---|" * (len(columns) + 2))
+    for row in point_rows(points):
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in _cells(row, columns)[1:]) + " |")
+    return lines + [""]
 
 
 def _provenance_lines(board: Leaderboard) -> list[str]:
@@ -132,4 +152,5 @@ def json_document(board: Leaderboard) -> dict[str, Any]:
     it comes from; `fingerprints` identify the networks the rows were scored on (split -> repetition -> hash)."""
     return {"title": board.title, "problem": board.problem, "rule": _rule(board), "metrics": _columns(board),
             "lower_is_better": sorted(board.lower_is_better), "rows": board.json_rows(), "meta": board.meta,
-            "provenance": board.provenance, "fingerprints": board.fingerprints}
+            "provenance": board.provenance, "fingerprints": board.fingerprints,
+            **({"frontier": board.json_frontier()} if board.frontier else {})}

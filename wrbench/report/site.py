@@ -18,6 +18,7 @@ from typing import Any
 
 from wrbench.core.provenance import code_text, hardware_text
 from wrbench.report.evidence import lower_is_better
+from wrbench.report.frontier import SPEEDUP_DEFINITION, point_columns, point_rows
 
 LATENCY = ("sample_seconds_per_network", "speedup")
 DIAGNOSTIC = "a diagnostic the expert or solver reports about itself (not a score; see `wrbench describe NAME`)"
@@ -68,6 +69,15 @@ def suite_page(doc: dict[str, Any], plots: list[str], index_link: bool = False) 
         if rest:
             parts.append(f"<details><summary>all {len(rest)} other metrics</summary>"
                          f"{_table(split_rows, rest, lower, definitions, f'table-{split}-more')}</details>")
+        points = [p for p in doc.get("frontier", []) if p.get("split") == split]
+        if points:
+            matched = (meta.get("matched_expert") or {}).get(split)
+            parts.append(f"<h3>Cost-quality frontier</h3><p>Each policy at several budgets on the same networks. "
+                         + (f"Speedup is taken against the expert's budget {_e(matched['budget'])} "
+                            f"({matched['seconds']:.4g} s per network): {_e(SPEEDUP_DEFINITION)}." if matched else "")
+                         + "</p>")
+            columns = point_columns(points, (meta.get("ranking") or {}).get("objective", ""), headline)
+            parts.append(_table(point_rows(points), columns, lower, definitions, f"frontier-{split}"))
     parts.append(_provenance(doc))
     parts.append(_legend([m for m in metrics if any(m in r for r in rows)], lower, definitions))
     if plots:

@@ -27,7 +27,7 @@ from wrbench.core.weights import plain_samples
 from wrbench.run.artifacts import Artifacts, ExpertRun, FittedModel, RepetitionKeys
 from wrbench.run.cache import Cache, cache_key
 from wrbench.run.plan import EXPERT, Job, instances_source
-from wrbench.run.record import ERROR, INVALID, OK, OPTIMALITY_GAP, SKIPPED, JobRecord
+from wrbench.run.record import ERROR, INVALID, OK, OPTIMALITY_GAP, SINGLE_SECONDS, SKIPPED, JobRecord
 from wrbench.run.suite import SplitSpec, Suite
 
 Report = Callable[..., None]
@@ -296,11 +296,22 @@ class Workbench:
         evaluation, per_instance = self._scored(rep, split, samples, weights, report, reference)
         per_network = seconds / max(len(instances), 1)
         metrics = dict(own_diagnostics(diagnostics, evaluation.metrics, "solver"), sample_seconds_per_network=per_network)
+        if self._on_frontier(job.entry):
+            one = on_device.select(slice(0, 1))
+            _, (single,) = measure(lambda: solver.sample(problem, one, suite.eval_samples, ctx), warmup=1,
+                                   device=suite.device)
+            metrics[SINGLE_SECONDS] = single  # the latency of one request, beside the batched seconds per network
         expert_seconds = self.expert_seconds(rep, split, report)
         metrics["expert_seconds_per_network"] = float(expert_seconds)
         metrics["speedup"] = expert_seconds / per_network if per_network > 0 else float("inf")
         self._write_artifacts(job, split, samples, evaluation, job.entry)
         return metrics, per_instance
+
+    def _on_frontier(self, label: str) -> bool:
+        """Whether the cell `label` is a point of a cost-quality frontier (a solver's own row, or a budget entry)."""
+        suite = self.suite
+        return any(f.policy == label for f in suite.frontier) or any(
+            s.label == label and s.frontier_of for s in suite.solvers)
 
     # ------------------------------------------------------------ artifacts
 

@@ -40,6 +40,7 @@ TOP_KEYS = {
     "solvers": "list of solvers (an expert name may be listed too)",
     "evaluation": "samples per test instance and evaluation params",
     "timeout": "seconds per cell",
+    "frontier": "sweep policies' budget parameters (cost-quality frontier) over one fit",
 }
 PROBLEM_KEYS = {"name", "params", "instances", "test_splits", "sweep"}
 EXPERT_KEYS = {"name", "params", "samples", "label"}
@@ -48,6 +49,7 @@ SOLVER_KEYS = {"name", "label", "params"}
 EVAL_KEYS = {"samples", "params"}
 SPLIT_KEYS = {"params", "instances"}
 SWEEP_KEYS = {"param", "values", "instances", "plot"}
+FRONTIER_KEYS = {"policy", "values"}
 
 
 class SuiteError(Exception):
@@ -70,6 +72,17 @@ class ComponentSpec:
     name: str
     label: str
     params: dict[str, Any] = field(default_factory=dict)
+    frontier_of: str = ""  # a frontier point: the label of the policy whose budget it changes
+
+
+@dataclass(frozen=True)
+class FrontierSpec:
+    """One policy's cost-quality curve: its own row (budget `base`) and one solver entry per other value."""
+
+    policy: str  # the label of its row (a solver's, or the expert's)
+    param: str  # the component's budget parameter
+    base: Any  # the budget of the policy's own row
+    values: tuple[Any, ...]
 
 
 @dataclass(frozen=True)
@@ -103,6 +116,7 @@ class Suite:
     sweep_plot: tuple[str, ...] = ()
     qos_tolerance: float | None = None  # None: the problem's constraint_tolerance
     optimum: ComponentSpec | None = None
+    frontier: tuple[FrontierSpec, ...] = ()
 
     @property
     def train(self) -> SplitSpec:
@@ -134,6 +148,7 @@ class Suite:
         data["splits"] = tuple(SplitSpec(**s) for s in data["splits"])
         data["sweep_plot"] = tuple(data.get("sweep_plot", ()))
         data["optimum"] = ComponentSpec(**data["optimum"]) if data.get("optimum") else None
+        data["frontier"] = tuple(FrontierSpec(**{**f, "values": tuple(f["values"])}) for f in data.get("frontier", ()))
         return cls(**data)
 
 
@@ -303,6 +318,7 @@ def validate(
     if qos_tolerance is not None:
         _tolerance(check, qos_tolerance, problem_cls)
     optimum = _optimum(check, root["optimum"], registry, problem_spec.name, splits) if "optimum" in root else None
+    frontier, points = _frontier(check, root.get("frontier", []), registry, problem_spec.name, expert, solvers)
     if check.errors:
         raise SuiteError(check.errors)
     return Suite(
@@ -316,7 +332,7 @@ def validate(
         splits=splits,
         expert=expert,
         expert_samples=expert_samples,
-        solvers=solvers,
+        solvers=solvers + points,
         eval_samples=eval_samples,
         eval_params=eval_params,
         timeout=float(timeout),
@@ -324,7 +340,58 @@ def validate(
         sweep_plot=tuple(root["problem"].get("sweep", {}).get("plot", ())),
         qos_tolerance=None if qos_tolerance is None else float(qos_tolerance),
         optimum=optimum,
+        frontier=frontier,
     )
+
+
+def _frontier(check: _Checker, raw: Any, registry: Registry, problem_name: str, expert: ComponentSpec,
+              solvers: Sequence[ComponentSpec]) -> tuple[tuple[FrontierSpec, ...], tuple[ComponentSpec, ...]]:
+    """`frontier: [{policy: <solver label or the expert>, values: [2, 5, 10]}]` -> the curves and one solver entry
+    per budget value other than the policy's own (label `<solver label or expert name>+<param>=<value>`; a solver's
+    points share its fit: the budget is sampling-only)."""
+    path: KeyPath = ("frontier",)
+    if not check.typed(raw, path, list, "a list of {policy, values}"):
+        return (), ()
+    by_label = {spec.label: spec for spec in solvers}
+    curves, points, seen = [], [], set()
+    for i, entry in enumerate(raw):
+        fp = path + (i,)
+        entry = check.mapping(entry, fp, FRONTIER_KEYS, required=("policy", "values"))
+        policy, values = entry.get("policy"), entry.get("values")
+        if not entry or not check.typed(policy, fp + ("policy",), str, "a solver label or the expert's name"):
+            continue
+        base = by_label.get(policy) or (expert if policy in (expert.name, expert.label) else None)
+        if base is None:
+            check.error(fp + ("policy",), f"'{policy}' is neither a solver label of this suite nor its expert "
+                                          f"(known: {', '.join([expert.name, *by_label])})")
+            continue
+        if base.label in seen:
+            check.error(fp + ("policy",), f"'{policy}' has two frontiers; list all its values in one")
+            continue
+        seen.add(base.label)
+        cls = _component_class(check, registry, ["solver", "expert"], base.name, fp + ("policy",), problem_name)
+        param = getattr(cls, "budget_parameter", "") if cls is not None else ""
+        if cls is not None and not param:
+            check.error(fp + ("policy",), f"{cls.kind} '{base.name}' declares no budget parameter to sweep")
+        if not param or not check.typed(values, fp + ("values",), list, "a list of budgets") or not values:
+            if isinstance(values, list) and not values:
+                check.error(fp + ("values",), "lists no budget")
+            continue
+        if len(set(map(repr, values))) != len(values):
+            check.error(fp + ("values",), "lists a budget twice")
+        kept = []
+        for j, value in enumerate(values):
+            _, params = _construct(check, cls, {**base.params, param: value}, fp + ("values", j))
+            if params.get(param) == base.params.get(param) and base is not expert:
+                continue  # the solver's own row is this point (the expert's row is timed cold: it gets an entry)
+            label = f"{base.name if base is expert else base.label}+{param}={value}"
+            if check.safe_name(label, fp + ("values", j), "frontier label"):
+                if label in by_label:
+                    check.error(fp + ("values", j), f"label '{label}' is already a solver's")
+                kept.append(params[param])
+                points.append(ComponentSpec(base.name, label, params, frontier_of=base.label))
+        curves.append(FrontierSpec(base.label, param, base.params.get(param), tuple(kept)))
+    return tuple(curves), tuple(points)
 
 
 def _tolerance(check: _Checker, value: Any, problem_cls: type | None) -> None:
