@@ -46,6 +46,10 @@ def _load(tmp_path, monkeypatch, template: str, attr: str):
      "problem 'declares': `bench_sizes` must map a device kind to positive integer sizes"),
     (PROBLEM, 'size_parameter = "dim"; bench_sizes = (2, 4)',
      "problem 'declares': `bench_sizes` must map a device kind to positive integer sizes"),
+    (SOLVER, 'budget_parameter = "steps"',  # a budget that changes the fit: a frontier could not reuse one fit
+     "solver 'declares': budget parameter 'steps' must be declared sampling_only=True"),
+    (SOLVER, 'budget_parameter = "stepz"', "solver 'declares': `budget_parameter` must name one of its int parameters"),
+    (SOLVER, 'bench_budgets = (2, 4)', "solver 'declares': `bench_budgets` needs a `budget_parameter`"),
 ])
 def test_a_wrong_self_description_fails_the_plugin_naming_it(tmp_path, monkeypatch, toy_only, template, attr, message):
     record = _load(tmp_path, monkeypatch, template, attr)
@@ -54,6 +58,8 @@ def test_a_wrong_self_description_fails_the_plugin_naming_it(tmp_path, monkeypat
 
 @pytest.mark.parametrize("template, attr", [
     (SOLVER, 'test_params = {"steps": 2}; bench_fit_params = {"steps": 1}'),
+    (SOLVER, 'parameters = (Param("steps", int, 3, "calls", min=1, sampling_only=True),); budget_parameter = "steps"; '
+             'bench_budgets = (1, 4)'),
     (PROBLEM, 'test_params = {"dim": 2}; test_expert = "any"; size_parameter = "dim"; bench_sizes = {"cpu": (2, 4)}'),
 ])
 def test_valid_self_descriptions_load(tmp_path, monkeypatch, toy_only, template, attr):

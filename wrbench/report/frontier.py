@@ -68,7 +68,8 @@ def _point(curve: dict[str, Any], split: str, budget: Any, row: dict[str, Any], 
 
 
 def reaches_expert(row: dict[str, Any], rule: RankingRule) -> bool:
-    """Objective not significantly worse than the expert's row (paired 95 % interval), constraint within tolerance."""
+    """Objective not significantly worse than the expert's row (paired 95 % interval), constraint within tolerance.
+    A row without the paired difference (an objective with no per-network values) cannot be judged and never does."""
     diff, ci = row.get(f"{rule.objective}_diff"), row.get(f"{rule.objective}_diff_ci")
     if diff is None or (isinstance(diff, float) and math.isnan(diff)):
         return False
