@@ -228,7 +228,7 @@ def test_third_party_solver_is_discovered_and_broken_one_reported(toy_only):
     registry = load_plugins(PLUGINS)
     found = discover(registry, sizes=[3], batches=[1, 2], samples=2)
     ids = [c.id for c in found.cases]
-    assert TINY in ids and f"{PC}/bench_tiny-N3-B2" in ids and f"{PC}/primal_dual-N3-B1" in ids
+    assert TINY in ids and f"{PC}/bench_tiny-N3-B2" in ids and f"{PC}/primal_dual@rounds=5-N3-B1" in ids
     assert {"full_power", "wmmse", "random"} <= set(found.names())
     broken = [c for c in found.cases if c.name == "bench_broken"]
     assert broken and all("half-written solver" in c.error for c in broken)
@@ -244,7 +244,7 @@ def test_prepare_fits_a_learned_solver_minimally(toy_only):
     prepared = bench.prepare(case)
     assert tuple(prepared.call().shape) == (2, 4, 3)
     assert prepared.extra_info["weights"].startswith("random weights (fit with train_steps=0")
-    assert bench._solvers[(PC, "bench_fitme", 3, "cpu")][0].steps_done == 0
+    assert bench._solvers[(PC, "bench_fitme", None, 3, "cpu")][0].steps_done == 0
     tiny = bench.prepare(Case("solver", "bench_tiny", PC, "n_pairs", 3, 1, 2))
     assert tiny.extra_info["weights"] == "no learned weights" and tiny.extra_info["case"] == TINY
     with pytest.raises(RuntimeError, match="half-written"):
@@ -255,7 +255,7 @@ def test_prepare_fits_a_learned_solver_minimally(toy_only):
 def test_cli_list_shows_third_party_solver(wrbench):
     result = wrbench("bench", "--list", "--size", "3", "--batch", "1", plugins=PLUGINS)
     assert result.exit_code == 0, result.output
-    assert TINY in result.output and f"{PC}/primal_dual-N3-B1" in result.output
+    assert TINY in result.output and f"{PC}/primal_dual@rounds=5-N3-B1" in result.output
     assert "construction failed" in result.output  # bench_broken, listed with its error
 
 

@@ -2,7 +2,8 @@
 
 A *case* is one component (a registered solver, or the problem's reference
 expert) on one problem at one size N and one batch of networks, producing S
-samples per network. A problem takes part when it declares a `size_parameter`
+samples per network; a component that declares `bench_budgets` gets one case per
+budget (a point of its cost-quality frontier), so a regression at any of them shows. A problem takes part when it declares a `size_parameter`
 and `bench_sizes` (per device kind); its `test_expert` (or the first
 registered expert that supports it) is the reference. `discover` never raises
 for a broken component: a solver that cannot be built becomes cases carrying
@@ -38,15 +39,22 @@ class Case:
     samples: int
     device: str = "cpu"
     error: str | None = None
+    budget: tuple[str, int] | None = None  # (budget parameter, value): one point of the component's frontier
 
     @property
     def id(self) -> str:
-        return f"{self.problem}/{self.name}-N{self.n}-B{self.batch}"
+        point = f"@{self.budget[0]}={self.budget[1]}" if self.budget else ""
+        return f"{self.problem}/{self.name}{point}-N{self.n}-B{self.batch}"
+
+    @property
+    def params(self) -> dict[str, int]:
+        """The component's parameters for this case: its defaults, with the case's budget."""
+        return dict([self.budget]) if self.budget else {}
 
     def info(self) -> dict[str, Any]:
         return {"case": self.id, "role": self.role, "component": self.name, "n": self.n, "batch": self.batch,
                 "samples": self.samples, "device": self.device, "problem": self.problem,
-                "size_param": self.size_param}
+                "size_param": self.size_param, **({"budget": list(self.budget)} if self.budget else {})}
 
 
 @dataclass
@@ -130,8 +138,18 @@ def _discover_problem(registry: Registry, cls: type[Problem], wanted: Sequence[s
         if reason:
             found.skipped.append((f"{cls.name}/{name}", reason))
             continue
-        found.cases += [Case(role, name, cls.name, cls.size_parameter, int(n), int(b), int(samples), device, error)
-                        for n in ns for b in batches]
+        found.cases += [Case(role, name, cls.name, cls.size_parameter, int(n), int(b), int(samples), device, error, budget)
+                        for budget in _budgets(registry, role, name, cls.name) for n in ns for b in batches]
+
+
+def _budgets(registry: Registry, role: str, name: str, problem: str) -> list[tuple[str, int] | None]:
+    """The frontier points a component asks to be timed at (`bench_budgets`), else its default budget alone."""
+    try:
+        cls = registry.get("expert", name, problem) if role == "expert" else registry.policy_class(name, problem)
+    except LookupError:
+        return [None]
+    param = getattr(cls, "budget_parameter", "")
+    return [(param, int(value)) for value in getattr(cls, "bench_budgets", ())] or [None]
 
 
 def provenance(registry: Registry, entries: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:

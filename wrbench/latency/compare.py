@@ -150,16 +150,21 @@ def latency_rows(run: dict[str, Any]) -> list[list[str]]:
     def where(b: dict[str, Any]) -> tuple:
         return b.get("problem"), b["n"], b["batch"]
 
-    experts = {where(b): b for b in benches.values() if b.get("role") == "expert"}
+    def budget(b: dict[str, Any]) -> int:
+        return int((b.get("budget") or ("", 0))[1])
+
+    # an expert timed at several budgets is the reference at its largest (closest to how suites run it)
+    experts = {where(b): b for b in sorted(benches.values(), key=budget) if b.get("role") == "expert"}
     rows = []
     order = sorted(benches.values(), key=lambda b: (str(b.get("problem")), b["role"] != "expert", b["component"],
-                                                    b["n"], b["batch"]))
+                                                    budget(b), b["n"], b["batch"]))
     for b in order:
         med = float(np.median(b["rounds"]))
         ref = experts.get(where(b))
         ref_med = float(np.median(ref["rounds"])) if ref else None
         speedup = "-" if ref_med is None or b.get("role") == "expert" else f"{ref_med / med:.3g}x"
-        rows.append([str(b.get("problem", "")), b["component"], str(b["n"]), str(b["batch"]), str(b["samples"]),
+        point = f"@{b['budget'][0]}={b['budget'][1]}" if b.get("budget") else ""
+        rows.append([str(b.get("problem", "")), b["component"] + point, str(b["n"]), str(b["batch"]), str(b["samples"]),
                      str(len(b["rounds"])), fmt_seconds(med), fmt_seconds(med / b["batch"]),
                      fmt_seconds(ref_med / b["batch"]) if ref_med is not None else "-", speedup,
                      str(b.get("weights", "")).split(" (")[0]])

@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 import torch
 
-from wrbench.core.api import Context, Instances, Problem, Solver, derive_seed
+from wrbench.core.api import Context, Instances, Problem, Solver, WeightedSamples, derive_seed
 from wrbench.core.clock import timed
 from wrbench.core.errors import one_line
 from wrbench.core.plugins import Registry
@@ -29,7 +29,7 @@ FIT_NETWORKS, FIT_TARGETS = 2, 4
 class Prepared:
     """What a benchmark times: `call()` produces S samples for each network of the case."""
 
-    call: Callable[[], torch.Tensor]
+    call: Callable[[], torch.Tensor | WeightedSamples]
     extra_info: dict[str, Any]
     first_seconds: float
 
@@ -64,27 +64,28 @@ class Bench:
         solver, weights = self._solver(case, problem)
         ctx = Context(derive_seed(self.seed, "bench-sample", case.id), case.device)
 
-        def call() -> torch.Tensor:
+        def call() -> torch.Tensor | WeightedSamples:
             return solver.sample(problem, instances, case.samples, ctx)
 
         out, first = timed(call, case.device)
         expected = (case.batch, case.samples, problem.decision_dim(instances))
-        if not isinstance(out, torch.Tensor) or tuple(out.shape) != expected:
-            got = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+        samples = out.samples if isinstance(out, WeightedSamples) else out  # a mixture policy's support
+        if not isinstance(samples, torch.Tensor) or tuple(samples.shape) != expected:
+            got = tuple(samples.shape) if isinstance(samples, torch.Tensor) else type(out).__name__
             raise RuntimeError(f"{case.name} returned samples of shape {got}, expected {expected}")
         info = {**case.info(), "weights": weights, "version": str(getattr(solver, "version", "")),
                 "first_call_seconds": first, "torch_threads": torch.get_num_threads()}
         return Prepared(call, info, first)
 
     def _solver(self, case: Case, problem: Problem) -> tuple[Solver, str]:
-        key = (case.problem, case.name, case.n, case.device)
+        key = (case.problem, case.name, case.budget, case.n, case.device)
         if key not in self._solvers:
             self._solvers[key] = self._build(case, problem)
         return self._solvers[key]
 
     def _build(self, case: Case, problem: Problem) -> tuple[Solver, str]:
         """The component ready to sample, and how its weights came about (for `extra_info`)."""
-        solver = self.registry.make_solver(case.name, None, case.problem)
+        solver = self.registry.make_solver(case.name, case.params, case.problem)
         if case.role == "expert":
             return solver, "expert (no learned weights)"
         probe = self.instances(problem, replace(case, batch=1))
@@ -104,7 +105,7 @@ class Bench:
     def _fit_cheaply(self, case: Case, problem: Problem) -> tuple[Solver, str]:
         """Fit with the solver's `bench_fit_params` on uniform random targets: random weights, real sampling cost."""
         overrides = dict(getattr(self.registry.solver_class(case.name, case.problem), "bench_fit_params", {}))
-        solver = self.registry.make_solver(case.name, overrides, case.problem)
+        solver = self.registry.make_solver(case.name, {**overrides, **case.params}, case.problem)
         train = problem.make_instances("bench-train", FIT_NETWORKS, derive_seed(self.seed, "bench-train", case.n))
         targets = None
         if solver.needs_expert:
