@@ -75,3 +75,14 @@ def test_box_codec_boundary_push_snaps_back() -> None:
     assert codec.clip(3) == pytest.approx((-1.4, 1.4))
     back, diag = codec.decode(y)
     assert torch.equal(back, x) and diag["clamped_frac"] == pytest.approx(2 / 3)
+
+
+def test_a_network_samples_alike_alone_and_in_a_batch() -> None:
+    problem = ToyBudget()
+    train, test = problem.make_instances("train", 4, seed=0), problem.make_instances("test", 3, seed=1)
+    solver = CFGSolver(**SMALL, eta=1.0)
+    solver.fit(problem, train, bimodal_expert(4, 8), Context(seed=0))
+    batched = solver.sample(problem, test, 4, Context(seed=3))
+    for b in range(len(test)):
+        torch.testing.assert_close(solver.sample(problem, test.select([b]), 4, Context(seed=3))[0], batched[b],
+                                   rtol=1e-4, atol=1e-5)

@@ -105,3 +105,20 @@ def test_shift_weights_follow_the_interference_ratio() -> None:
     assert torch.equal(shift_weights(toy, "auto", 0.5), toy.edge_weight.float())
     with pytest.raises(ValueError, match="interference_ratio"):
         shift_weights(toy, "interference", 0.5)
+
+
+@pytest.mark.parametrize("solver_cls, small", [(GDMSolver, SMALL), (UGNNSolver, UGNN_SMALL)], ids=["gdm", "ugnn"])
+@pytest.mark.parametrize("sampler", ["ddim", "dpm_solver", "ddpm"])
+def test_a_network_samples_alike_alone_and_in_any_batch(solver_cls, small, sampler) -> None:
+    """Per-network noise: the single-network latency times the computation the batched row scores."""
+    problem = ToyProblem()
+    train, test = problem.make_instances("train", 4, seed=0), problem.make_instances("test", 3, seed=1)
+    solver = solver_cls(**{**small, "sampler": sampler})
+    solver.fit(problem, train, bimodal_expert(4, 16), Context(seed=7))
+    batched = solver.sample(problem, test, 5, Context(seed=2))
+    for b in range(len(test)):
+        alone = solver.sample(problem, test.select([b]), 5, Context(seed=2))
+        torch.testing.assert_close(alone[0], batched[b], rtol=1e-4, atol=1e-5)
+    reversed_batch = solver.sample(problem, test.select([2, 1, 0]), 5, Context(seed=2))
+    torch.testing.assert_close(reversed_batch.flip(0), batched, rtol=1e-4, atol=1e-5)
+    assert not torch.equal(batched[0], batched[1])  # networks still get noise of their own

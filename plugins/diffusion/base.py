@@ -13,6 +13,7 @@ from wrbench.api import Context, DecisionSet, Instances, Problem
 from wrbench.fitting import NetSolver, train
 from wrbench.params import Param
 
+from .noise import NetworkNoise
 from .samplers import SAMPLERS, run_sampler
 from .schedules import SCHEDULES, Schedule, make_schedule
 from .training import PREDICTIONS, WEIGHTINGS, eps_function, warmup_cosine
@@ -137,6 +138,10 @@ class DiffusionSolver(NetSolver):
         """Sampler-layout tensor -> (B, S, D')."""
         raise NotImplementedError
 
+    def _layout(self, y: torch.Tensor) -> torch.Tensor:
+        """(B, S, D') -> the sampler's layout (the inverse of `_unlayout`), for per-network noise."""
+        raise NotImplementedError
+
     # ---- shared -------------------------------------------------------------------------
     @property
     def schedule(self) -> Schedule:
@@ -172,8 +177,10 @@ class DiffusionSolver(NetSolver):
         eps_fn = eps_function(model, self.schedule, p.prediction)
         low, high = codec.clip(shape[-1])
         clip = (max(low, self.meta["y_range"][0]), min(high, self.meta["y_range"][1])) if p.clip_x0 else None
-        y = run_sampler(p.sampler, eps_fn, self.schedule, shape, ctx.generator("sample", device=device),
-                        steps=p.sample_steps, eta=p.eta, device=device, clip=clip)
+        dim = codec.dim(problem.decision_dim(instances))
+        noise = NetworkNoise(instances, ctx.child("sample").seed, n_samples, dim, self._layout, device)
+        y = run_sampler(p.sampler, eps_fn, self.schedule, shape, noise, steps=p.sample_steps, eta=p.eta,
+                        device=device, clip=clip).clone()  # the samplers run in inference mode: a plain tensor
         x, diagnostics = codec.decode(self._unlayout(y, len(instances), n_samples))
         self.diagnostics = diagnostics
         return x

@@ -20,7 +20,7 @@ class CFGSolver(DiffusionSolver):
     """Classifier-free-guided diffusion (DiffSG) with an MLP denoiser; any problem with a fixed-size flat view."""
 
     name = "cfg"
-    version = "1"
+    version = "2"  # 2: sampling noise drawn per network
     test_params = {"train_steps": 3, "diffusion_steps": 10, "sample_steps": 3, "hidden": 8, "depth": 1}
     requires = frozenset({"flat"})
     # An MLP step is cheap, and the 80-channel map needs ~2000 steps (exceed ratio 0.995 vs water-filling).
@@ -85,3 +85,6 @@ class CFGSolver(DiffusionSolver):
 
     def _unlayout(self, y: torch.Tensor, n_instances: int, n_samples: int) -> torch.Tensor:
         return y.reshape(n_instances, n_samples, -1)
+
+    def _layout(self, y: torch.Tensor) -> torch.Tensor:
+        return y.reshape(-1, y.shape[-1])

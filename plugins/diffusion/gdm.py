@@ -38,7 +38,7 @@ class GDMSolver(DiffusionSolver):
     """GNN diffusion policy (2504.20277): one model for any N and QoS level, DDIM / DDPM / DPM-Solver++ sampling."""
 
     name = "gdm"
-    version = "2"
+    version = "3"  # 3: sampling noise drawn per network (a network samples alike alone or in a batch)
     test_params = {"train_steps": 3, "diffusion_steps": 10, "sample_steps": 3, "hidden": 8, "layers": 1}
     requires = frozenset({"graph"})
     bench_budgets = (2, 10, 50)
@@ -113,3 +113,6 @@ class GDMSolver(DiffusionSolver):
 
     def _unlayout(self, y: torch.Tensor, n_instances: int, n_samples: int) -> torch.Tensor:
         return y.reshape(n_samples, n_instances, -1).transpose(0, 1)
+
+    def _layout(self, y: torch.Tensor) -> torch.Tensor:
+        return y.transpose(0, 1).reshape(y.shape[1], -1)

@@ -1,7 +1,8 @@
 """Reverse-process samplers driven by a noise-prediction function.
 
 Every sampler takes `eps_fn(x_t, t) -> eps_hat` (t a 0-dim long tensor, the same for the
-whole batch), a `Schedule`, the sample shape and a `torch.Generator`, so the same trained
+whole batch), a `Schedule`, the sample shape and a noise source (a `torch.Generator`, or a
+function shape -> standard normal tensor such as `noise.NetworkNoise`), so the same trained
 denoiser can be run with DDPM, DDIM or DPM-Solver++ and results are reproducible.
 
 `clip=(low, high)` clamps each step's predicted clean sample x0 to the data range (the
@@ -17,6 +18,7 @@ import torch
 from .schedules import Schedule
 
 EpsFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+NoiseSource = torch.Generator | Callable[[tuple[int, ...]], torch.Tensor]
 Clip = tuple[float, float] | None
 SAMPLERS = ("ddpm", "ddim", "dpm_solver")
 
@@ -33,8 +35,10 @@ def _predict(eps_fn: EpsFn, schedule: Schedule, x: torch.Tensor, t: int, clip: C
     return eps, x0
 
 
-def _noise(shape: tuple[int, ...], generator: torch.Generator, device: str | torch.device) -> torch.Tensor:
-    return torch.randn(shape, generator=generator, device=device)
+def _noise(shape: tuple[int, ...], generator: NoiseSource, device: str | torch.device) -> torch.Tensor:
+    if isinstance(generator, torch.Generator):
+        return torch.randn(shape, generator=generator, device=device)
+    return generator(shape)
 
 
 def timesteps(T: int, steps: int) -> list[int]:
@@ -63,8 +67,8 @@ def posterior_variance(schedule: Schedule) -> torch.Tensor:
     return (1.0 - prev) / (1.0 - abar) * schedule.betas
 
 
-@torch.no_grad()
-def ddpm(eps_fn: EpsFn, schedule: Schedule, shape: tuple[int, ...], generator: torch.Generator,
+@torch.inference_mode()
+def ddpm(eps_fn: EpsFn, schedule: Schedule, shape: tuple[int, ...], generator: NoiseSource,
          device: str | torch.device = "cpu", x_T: torch.Tensor | None = None, clip: Clip = None) -> torch.Tensor:
     """Ancestral sampling through all T steps with the posterior mean and variance beta_tilde."""
     x = _noise(shape, generator, device) if x_T is None else x_T.clone()
@@ -81,8 +85,8 @@ def ddpm(eps_fn: EpsFn, schedule: Schedule, shape: tuple[int, ...], generator: t
     return x
 
 
-@torch.no_grad()
-def ddim(eps_fn: EpsFn, schedule: Schedule, shape: tuple[int, ...], generator: torch.Generator, steps: int = 50,
+@torch.inference_mode()
+def ddim(eps_fn: EpsFn, schedule: Schedule, shape: tuple[int, ...], generator: NoiseSource, steps: int = 50,
          eta: float = 0.0, device: str | torch.device = "cpu", x_T: torch.Tensor | None = None,
          clip: Clip = None) -> torch.Tensor:
     """DDIM (Song et al.) on `steps` timesteps; eta = 0 is deterministic given x_T, eta = 1 is DDPM-like."""
@@ -100,8 +104,8 @@ def ddim(eps_fn: EpsFn, schedule: Schedule, shape: tuple[int, ...], generator: t
     return x
 
 
-@torch.no_grad()
-def dpm_solver(eps_fn: EpsFn, schedule: Schedule, shape: tuple[int, ...], generator: torch.Generator, steps: int = 10,
+@torch.inference_mode()
+def dpm_solver(eps_fn: EpsFn, schedule: Schedule, shape: tuple[int, ...], generator: NoiseSource, steps: int = 10,
                device: str | torch.device = "cpu", x_T: torch.Tensor | None = None, clip: Clip = None) -> torch.Tensor:
     """DPM-Solver++(2M) (Lu et al. 2022): second-order multistep in data prediction, `steps` denoiser calls.
 
@@ -127,7 +131,7 @@ def dpm_solver(eps_fn: EpsFn, schedule: Schedule, shape: tuple[int, ...], genera
     return x
 
 
-def run_sampler(name: str, eps_fn: EpsFn, schedule: Schedule, shape: tuple[int, ...], generator: torch.Generator,
+def run_sampler(name: str, eps_fn: EpsFn, schedule: Schedule, shape: tuple[int, ...], generator: NoiseSource,
                 steps: int, eta: float = 0.0, device: str | torch.device = "cpu", clip: Clip = None) -> torch.Tensor:
     """Dispatch on a sampler name from `SAMPLERS` (DDPM ignores `steps` and uses all T)."""
     if name == "ddpm":

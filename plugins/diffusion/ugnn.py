@@ -18,7 +18,7 @@ class UGNNSolver(GDMSolver):
     (f_min included). Same data, loss, schedules and samplers as gdm."""
 
     name = "ugnn"
-    version = "2"
+    version = "3"  # 3: sampling noise drawn per network
     test_params = {"train_steps": 3, "hidden": 16, "layers": 1, "levels": 2, "diffusion_steps": 8, "sample_steps": 2,
                    "batch_samples": 4}
     parameters = tuple(p for p in GDMSolver.parameters if p.name != "layers") + (
