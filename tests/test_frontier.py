@@ -73,6 +73,8 @@ def test_the_speedup_is_taken_against_the_cheapest_expert_budget_that_reaches_it
     assert "cheapest budget on the expert's frontier" in board["meta"]["metric_definitions"]["speedup"]
     markdown = (tmp_path / "out" / "leaderboard.md").read_text()
     assert "### Cost-quality frontier `test`" in markdown and "toy_steps @ steps=8" in markdown
+    page = (tmp_path / "out" / "leaderboard.html").read_text()
+    assert "Cost-quality frontier" in page and "toy_steps @ steps=8" in page and "frontier-test" in page
 
 
 def test_reaching_the_expert_needs_quality_within_the_interval_and_the_constraint_met():

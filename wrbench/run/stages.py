@@ -298,7 +298,8 @@ class Workbench:
         metrics = dict(own_diagnostics(diagnostics, evaluation.metrics, "solver"), sample_seconds_per_network=per_network)
         if self._on_frontier(job.entry):
             one = on_device.select(slice(0, 1))
-            _, (single,) = measure(lambda: solver.sample(problem, one, suite.eval_samples, ctx), warmup=1,
+            # no warm-up call of its own: the batched call above was already preceded by one on this network
+            _, (single,) = measure(lambda: solver.sample(problem, one, suite.eval_samples, ctx), warmup=0,
                                    device=suite.device)
             metrics[SINGLE_SECONDS] = single  # the latency of one request, beside the batched seconds per network
         expert_seconds = self.expert_seconds(rep, split, report)
