@@ -105,3 +105,18 @@ def test_a_malformed_frontier_is_refused_before_any_work(wrbench, tmp_path, fron
     result = _run(wrbench, tmp_path, frontier=frontier)
     assert result.exit_code == 2 and message in result.output, result.output
     assert not (tmp_path / "out" / "results.jsonl").exists()
+
+
+def test_a_published_frontier_joins_the_board_with_its_points(wrbench, tmp_path):
+    base = {**SUITE, "solvers": [{"name": "toy_half"}], "frontier": []}
+    (tmp_path / "base.yaml").write_text(yaml.safe_dump(base, sort_keys=False))
+    assert wrbench("run", "base.yaml", "-o", "base", "-q", plugins=PLUGINS).exit_code == 0
+    assert wrbench("publish", "base", "--board", "boards/toy", plugins=PLUGINS).exit_code == 0
+    submitted = {**SUITE, "solvers": [{"name": "toy_steps"}], "frontier": [{"policy": "toy_steps", "values": [1, 8]}]}
+    (tmp_path / "run.yaml").write_text(yaml.safe_dump(submitted, sort_keys=False))
+    assert wrbench("run", "run.yaml", "-o", "run", "-q", plugins=PLUGINS).exit_code == 0
+    result = wrbench("publish", "run", "--board", "boards/toy", plugins=PLUGINS)
+    assert result.exit_code == 0, result.output
+    board = json.loads((tmp_path / "boards" / "toy" / "leaderboard.json").read_text())
+    assert sorted(row["label"] for row in board["rows"]) == ["toy_half", "toy_iterative (expert)", "toy_steps"]
+    assert sorted(p["budget"] for p in board["frontier"]) == [1, 4, 8]

@@ -106,7 +106,11 @@ def _merged_suite(board: Evidence | None, run: Evidence, entries: list[str]) -> 
     solvers = [specs.pop(spec["label"]) if spec["label"] in specs and spec["label"] in entries else spec
                for spec in board.suite.get("solvers", [])]
     solvers += [spec for label, spec in specs.items() if label in entries]
-    return {**board.suite, "solvers": solvers}
+    # a submitted policy's frontier comes with its points; the board keeps its other curves
+    curves = {c["policy"]: c for c in board.suite.get("frontier", [])}
+    submitted = set(entries) | {spec.get("frontier_of") for spec in run.suite.get("solvers", []) if spec["label"] in entries}
+    curves.update({c["policy"]: c for c in run.suite.get("frontier", []) if c["policy"] in submitted})
+    return {**board.suite, "solvers": solvers, **({"frontier": list(curves.values())} if curves else {})}
 
 
 def _portable(record: JobRecord) -> JobRecord:
