@@ -155,7 +155,7 @@ def _table(records: list[JobRecord], split: str, metrics: list[str], rule: Ranki
             if values[metric] is not None and not np.isnan(values[metric]).all():
                 row[metric] = float(np.nanmean(values[metric]))
                 row[f"{metric}_ci"] = _interval(mean_interval(values[metric]))
-            if metric in quantiles and row["repetitions"]:
+            if metric in quantiles and row["repetitions"] and values[metric] is None:  # pooled, not per network
                 distribution, q = quantiles[metric]
                 estimate, low, high = quantile_interval(clusters[distribution], q)
                 if not math.isnan(estimate):
