@@ -44,6 +44,7 @@ class Leaderboard:
     provenance: dict[str, dict[str, Any]] = field(default_factory=dict)  # entry -> where the row comes from
     fingerprints: dict[str, dict[str, str]] = field(default_factory=dict)  # split -> repetition -> instance hash
     problem: str = ""
+    published: dict[str, Any] = field(default_factory=dict)  # the suite's published figures (report/published.py)
 
     def json_rows(self) -> list[dict[str, Any]]:
         rows = []
@@ -76,7 +77,8 @@ def load(outdir: str | Path) -> Leaderboard:
     for (rep, split), value in sorted(evidence.fingerprints().items()):
         fingerprints.setdefault(split, {})[str(rep)] = value
     return Leaderboard(suite.get("name", outdir.name), rule.objective, lower, tables, metrics, meta, sweeps, plot, rule,
-                       evidence.root, evidence.provenance, fingerprints, (suite.get("problem") or {}).get("name", ""))
+                       evidence.root, evidence.provenance, fingerprints, (suite.get("problem") or {}).get("name", ""),
+                       suite.get("published") or {})
 
 
 def ranking_rule(meta: dict[str, Any], suite: dict[str, Any], lower: frozenset[str]) -> RankingRule:

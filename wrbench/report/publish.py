@@ -99,14 +99,15 @@ def _stage_and_swap(board: Evidence | None, run: Evidence, entries: list[str], e
 
 
 def _merged_suite(board: Evidence | None, run: Evidence, entries: list[str]) -> dict:
-    """The board's suite with the run's solver specs put in place of (or after) the board's."""
+    """The board's suite with the run's solver specs put in place of (or after) the board's (and its published
+    figures, where the run's suite has some)."""
     if board is None:
         return run.suite
     specs = {spec["label"]: spec for spec in run.suite.get("solvers", [])}
     solvers = [specs.pop(spec["label"]) if spec["label"] in specs and spec["label"] in entries else spec
                for spec in board.suite.get("solvers", [])]
     solvers += [spec for label, spec in specs.items() if label in entries]
-    return {**board.suite, "solvers": solvers}
+    return {**board.suite, "solvers": solvers, "published": run.suite.get("published") or board.suite.get("published")}
 
 
 def _portable(record: JobRecord) -> JobRecord:

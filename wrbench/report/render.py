@@ -14,6 +14,7 @@ from wrbench.core.fsio import write_json
 from wrbench.core.provenance import code_text, hardware_text
 from wrbench.report.leaderboard import Leaderboard
 from wrbench.report.plots import write_plots
+from wrbench.report.published import markdown_lines
 from wrbench.report.site import suite_page
 from wrbench.run.record import HARNESS_METRICS
 
@@ -99,6 +100,7 @@ def markdown(board: Leaderboard) -> str:
         for row in table.to_dict(orient="records"):
             lines.append("| " + " | ".join(c.replace("|", "\\|") for c in _cells(row, metrics)) + " |")
         lines.append("")
+        lines += markdown_lines(board.published, split)
     return "\n".join(lines + _provenance_lines(board))
 
 
@@ -132,4 +134,4 @@ def json_document(board: Leaderboard) -> dict[str, Any]:
     it comes from; `fingerprints` identify the networks the rows were scored on (split -> repetition -> hash)."""
     return {"title": board.title, "problem": board.problem, "rule": _rule(board), "metrics": _columns(board),
             "lower_is_better": sorted(board.lower_is_better), "rows": board.json_rows(), "meta": board.meta,
-            "provenance": board.provenance, "fingerprints": board.fingerprints}
+            "provenance": board.provenance, "fingerprints": board.fingerprints, "published": board.published}

@@ -18,6 +18,7 @@ from typing import Any
 
 from wrbench.core.provenance import code_text, hardware_text
 from wrbench.report.evidence import lower_is_better
+from wrbench.report.published import html_table
 
 LATENCY = ("sample_seconds_per_network", "speedup")
 DIAGNOSTIC = "a diagnostic the expert or solver reports about itself (not a score; see `wrbench describe NAME`)"
@@ -68,6 +69,7 @@ def suite_page(doc: dict[str, Any], plots: list[str], index_link: bool = False) 
         if rest:
             parts.append(f"<details><summary>all {len(rest)} other metrics</summary>"
                          f"{_table(split_rows, rest, lower, definitions, f'table-{split}-more')}</details>")
+        parts.append(html_table(doc.get("published"), split))
     parts.append(_provenance(doc))
     parts.append(_legend([m for m in metrics if any(m in r for r in rows)], lower, definitions))
     if plots:

@@ -18,6 +18,7 @@ import numpy as np
 
 from wrbench.core.params import ParamError, resolve, short_repr
 from wrbench.core.plugins import Registry, UnresolvedComponent
+from wrbench.run.published import check_published
 from wrbench.run.yamlpos import KeyPath, Loaded, apply_override, format_path, load_with_lines, parse_override
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+=-]*$")
@@ -40,6 +41,7 @@ TOP_KEYS = {
     "solvers": "list of solvers (an expert name may be listed too)",
     "evaluation": "samples per test instance and evaluation params",
     "timeout": "seconds per cell",
+    "published": "figures a source reports (source, per test split rows {label, metrics}), shown beside the board",
 }
 PROBLEM_KEYS = {"name", "params", "instances", "test_splits", "sweep"}
 EXPERT_KEYS = {"name", "params", "samples", "label"}
@@ -103,6 +105,7 @@ class Suite:
     sweep_plot: tuple[str, ...] = ()
     qos_tolerance: float | None = None  # None: the problem's constraint_tolerance
     optimum: ComponentSpec | None = None
+    published: dict[str, Any] | None = None  # shown beside the board, never scored: not in the digest
 
     @property
     def train(self) -> SplitSpec:
@@ -120,6 +123,7 @@ class Suite:
         data = asdict(self)
         data.pop("path")
         data.pop("description")
+        data.pop("published")
         return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
     def as_dict(self) -> dict[str, Any]:
@@ -303,6 +307,11 @@ def validate(
     if qos_tolerance is not None:
         _tolerance(check, qos_tolerance, problem_cls)
     optimum = _optimum(check, root["optimum"], registry, problem_spec.name, splits) if "optimum" in root else None
+    published = None
+    if "published" in root:
+        published, problems = check_published(root["published"], [s.name for s in splits if s.role == "test"])
+        for key_path, message in problems:
+            check.error(key_path, message)
     if check.errors:
         raise SuiteError(check.errors)
     return Suite(
@@ -324,6 +333,7 @@ def validate(
         sweep_plot=tuple(root["problem"].get("sweep", {}).get("plot", ())),
         qos_tolerance=None if qos_tolerance is None else float(qos_tolerance),
         optimum=optimum,
+        published=published,
     )
 
 
