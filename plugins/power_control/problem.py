@@ -22,10 +22,9 @@ EXACT_DEFINITIONS = {
     "mean_rate": "mean over links of the exact ergodic rate r_i of the policy's time-sharing mixture (bps/Hz)",
     "sum_rate": "sum over links of r_i (bps/Hz)",
     "min_rate": "smallest link rate r_i of a network (bps/Hz)",
-    "p1": "1st percentile of r_i pooled over the links of all networks (bps/Hz)",
-    "p5": "5th percentile of r_i pooled over the links of all networks (bps/Hz)",
-    "p10": "10th percentile of r_i pooled over the links of all networks (bps/Hz)",
-    "p50": "median of r_i pooled over the links of all networks (bps/Hz)",
+    **{name: f"{word} of r_i pooled over the links of all networks (percentiles: per_network: over each network's "
+                f"links, then averaged over networks) (bps/Hz)"
+       for name, word in (("p1", "1st percentile"), ("p5", "5th percentile"), ("p10", "10th percentile"), ("p50", "median"))},
     "feasible_frac": "share of links with r_i >= f_min (1 - 1e-6)",
     "violation": "mean over links of the relative shortfall (f_min - r_i)+ / f_min: the constraint metric",
     "fairness": "Jain's index (sum r_i)^2 / (N sum r_i^2)",
@@ -63,7 +62,8 @@ class PowerControl(Problem):
         Param("layout_seed", int, 0, "seed of the shared layout when positions = 'fixed'"),
         Param("pairing", str, "drawn", "'drawn': each receiver stays with the transmitter it was drawn around; "
               "'dominant': transmitters exchange receivers, then receivers still having a stronger interferer than their "
-              "own transmitter (long-term gain) are drawn again around it (gsd's deployment; docs/problems.md)", choices=("drawn", "dominant")),
+              "own transmitter (long-term gain) are drawn again around it (gsd's deployment; docs/problems.md)",
+              choices=("drawn", "dominant")),
         Param("fading", str, "iid", "small-scale fading of the simulated view: 'iid' Exp(1) power per step; 'jakes': "
               "time-correlated Rayleigh (sum of sinusoids, power correlation J0(2 pi doppler_hz tau)^2)",
               choices=FADING_KINDS),
