@@ -4,7 +4,8 @@ Per network (length-B arrays, the board's units): mean, sum and worst link
 rate, the share of links at or above f_min, the mean relative shortfall
 below f_min (`violation`), Jain's fairness and the weighted share of links a
 single sample would serve at f_min. Percentiles pool the links of all
-networks (2504.20277's CDF figures).
+networks (2504.20277's CDF figures) or, with `percentiles: per_network`, are
+taken per network and averaged (gsd's evaluator).
 """
 from __future__ import annotations
 
@@ -37,3 +38,9 @@ def pooled_percentiles(link: torch.Tensor) -> dict[str, float]:
     """Rate percentiles over the links of every network."""
     values = torch.quantile(link.flatten(), torch.tensor(list(PERCENTILES.values()), dtype=link.dtype))
     return {name: float(v) for name, v in zip(PERCENTILES, values)}
+
+
+def network_percentiles(link: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Each network's own rate percentiles (B,) over its N links (gsd's evaluator averages these over networks)."""
+    values = torch.quantile(link, torch.tensor(list(PERCENTILES.values()), dtype=link.dtype), dim=-1)
+    return dict(zip(PERCENTILES, values))

@@ -7,11 +7,13 @@ import numpy as np
 import torch
 
 from wrbench.api import Box, Context, Evaluation, Instances, Problem, derive_seed, instance_arrays
-from wrbench.params import Param, ParamError, Params
+from wrbench.params import Param, ParamError, Params, resolve
 
-from .metrics import PERCENTILES, per_network, pooled_percentiles
+from .fading import FADING_KINDS, FadingModel
+from .metrics import PERCENTILES, network_percentiles, per_network, pooled_percentiles
 from .network import Geometry, draw_positions, long_term_gains, noise_power
-from .rates import ErgodicRates, ergodic_rates, expected_sample_rates
+from .pairing import repair
+from .rates import ErgodicRates, ergodic_rates, expected_sample_rates, slot_schedule
 
 # what each view (exact, sim_) reports
 VIEW_METRICS = ("mean_rate", "sum_rate", "min_rate", "p1", "p5", "p10", "p50", "feasible_frac", "violation", "fairness",
@@ -20,10 +22,9 @@ EXACT_DEFINITIONS = {
     "mean_rate": "mean over links of the exact ergodic rate r_i of the policy's time-sharing mixture (bps/Hz)",
     "sum_rate": "sum over links of r_i (bps/Hz)",
     "min_rate": "smallest link rate r_i of a network (bps/Hz)",
-    "p1": "1st percentile of r_i pooled over the links of all networks (bps/Hz)",
-    "p5": "5th percentile of r_i pooled over the links of all networks (bps/Hz)",
-    "p10": "10th percentile of r_i pooled over the links of all networks (bps/Hz)",
-    "p50": "median of r_i pooled over the links of all networks (bps/Hz)",
+    **{name: f"{word} of r_i pooled over the links of all networks (percentiles: per_network: over each network's "
+                f"links, then averaged over networks) (bps/Hz)"
+       for name, word in (("p1", "1st percentile"), ("p5", "5th percentile"), ("p10", "10th percentile"), ("p50", "median"))},
     "feasible_frac": "share of links with r_i >= f_min (1 - 1e-6)",
     "violation": "mean over links of the relative shortfall (f_min - r_i)+ / f_min: the constraint metric",
     "fairness": "Jain's index (sum r_i)^2 / (N sum r_i^2)",
@@ -59,6 +60,15 @@ class PowerControl(Problem):
         Param("positions", str, "fresh", "'fresh': new positions per network; 'fixed': one layout from layout_seed, "
               "new shadowing per network (the paper's setting)", choices=("fresh", "fixed")),
         Param("layout_seed", int, 0, "seed of the shared layout when positions = 'fixed'"),
+        Param("pairing", str, "drawn", "'drawn': each receiver stays with the transmitter it was drawn around; "
+              "'dominant': transmitters exchange receivers, then receivers still having a stronger interferer than their "
+              "own transmitter (long-term gain) are drawn again around it (gsd's deployment; docs/problems.md)",
+              choices=("drawn", "dominant")),
+        Param("fading", str, "iid", "small-scale fading of the simulated view: 'iid' Exp(1) power per step; 'jakes': "
+              "time-correlated Rayleigh (sum of sinusoids, power correlation J0(2 pi doppler_hz tau)^2)",
+              choices=FADING_KINDS),
+        Param("doppler_hz", float, 8.0, "maximum Doppler shift of fading: 'jakes' (Hz; 8 Hz = 1 m/s at 2.4 GHz)", min=0.0),
+        Param("fading_paths", int, 25, "sinusoids per link of fading: 'jakes'", min=1),
     )
     primary_metric = "exceed_ratio"
     objective = "mean_rate"
@@ -86,6 +96,12 @@ class PowerControl(Problem):
     eval_parameters = (
         Param("T", int, 200, "fading steps simulated per network (10 ms each)", min=1),
         Param("T0", int, 5, "fading steps per time-sharing slot; each slot runs one policy sample", min=1),
+        Param("draws", str, "systematic", "which sample each slot runs (sim_* metrics): 'systematic': every sample "
+              "floor or ceil of its weight's share of the slots; 'with_replacement': an independent draw per slot "
+              "(gsd's evaluator)", choices=("systematic", "with_replacement")),
+        Param("percentiles", str, "pooled", "p1..p50 and sim_p1..sim_p50: 'pooled' over the links of all networks; "
+              "'per_network': each network's own percentile, then the mean over networks (gsd's evaluator)",
+              choices=("pooled", "per_network")),
     )
     views = frozenset({"graph", "flat"})
     export_arrays = {
@@ -101,6 +117,10 @@ class PowerControl(Problem):
     def geometry(self) -> Geometry:
         p = self.params
         return Geometry(p.n_pairs, p.d_min, p.d_max, p.d_tt)
+
+    @property
+    def fading_model(self) -> FadingModel:
+        return FadingModel(self.params.fading, self.params.doppler_hz, self.params.fading_paths)
 
     @property
     def sigma2(self) -> float:
@@ -131,6 +151,9 @@ class PowerControl(Problem):
             tx, rx = draw_positions(np.random.default_rng(derive_seed(seed, split, "positions")), self.geometry, density)
         shadowing = np.random.default_rng(derive_seed(seed, split, "shadowing"))
         gains = long_term_gains(shadowing, tx, rx, self.params.shadowing_db)
+        if self.params.pairing == "dominant":
+            pairing = np.random.default_rng(derive_seed(seed, split, "pairing"))
+            rx, gains = repair(pairing, tx, rx, gains, self.geometry, self.params.shadowing_db)
         return self.load_instances({"H": gains, "tx": tx, "rx": rx, "f_min": self._per_network(split, n, seed, "f_min")})
 
     def load_instances(self, arrays: Mapping[str, np.ndarray]) -> Instances:
@@ -222,18 +245,20 @@ class PowerControl(Problem):
     # ----------------------------------------------------------------- evaluation
 
     def _ergodic(self, instances: Instances, x: torch.Tensor, ctx: Context, steps: int, slot: int,
-                 weights: torch.Tensor) -> ErgodicRates:
+                 weights: torch.Tensor, draws: str) -> ErgodicRates:
         """Simulated ergodic rates of samples x (B, S, N) in watts; fading and schedule from ctx.seed only."""
         gains = self.snr_gains(instances, ctx.device)
         power = x.to(device=ctx.device, dtype=torch.float64) / instances.attrs["p_max"]
-        return ergodic_rates(power, gains, steps, slot, ctx.generator("power_control", "fading"),
-                             ctx.generator("power_control", "schedule"), weights.to(ctx.device))
+        fading = self.fading_model.process(tuple(gains.shape), ctx.generator("power_control", "fading"),
+                                           power.dtype, power.device)
+        schedule = slot_schedule(weights.to(ctx.device), -(-steps // slot), draws, ctx.generator("power_control", "schedule"))
+        return ergodic_rates(power, gains, steps, slot, fading, schedule)
 
     def score(self, instances: Instances, x: torch.Tensor, ctx: Context) -> torch.Tensor:
         """Mean ergodic rate (B, S) of each allocation held fixed over the default T fading steps."""
         defaults = {p.name: p.default for p in self.eval_parameters}
         uniform = torch.full(x.shape[:2], 1.0 / x.shape[1], dtype=torch.float64)
-        rates = self._ergodic(instances, x, ctx, defaults["T"], defaults["T0"], uniform)
+        rates = self._ergodic(instances, x, ctx, defaults["T"], defaults["T0"], uniform, defaults["draws"])
         return rates.per_sample.mean(dim=-1)
 
     def evaluate(
@@ -251,6 +276,7 @@ class PowerControl(Problem):
         the exact one carries the plain names and the exceed ratio, the
         simulated one the `sim_` prefix.
         """
+        params = resolve(self.eval_parameters, dict(params))  # defaults for what a caller leaves out
         n_networks, n_samples = samples.shape[:2]
         weights = (torch.full((n_networks, n_samples), 1.0 / n_samples, dtype=torch.float64) if weights is None
                    else weights.to(torch.float64).cpu())
@@ -258,15 +284,18 @@ class PowerControl(Problem):
         power = samples.cpu().to(torch.float64) / instances.attrs["p_max"]
         exact = expected_sample_rates(power, self.snr_gains(instances))
         link = (weights.unsqueeze(-1) * exact).sum(dim=1)
-        simulated = self._ergodic(instances, samples, ctx, params["T"], params["T0"], weights)
+        simulated = self._ergodic(instances, samples, ctx, params["T"], params["T0"], weights, params["draws"])
         views = {"": (link, exact), "sim_": (simulated.time_shared.cpu(), simulated.per_sample.cpu())}
         per_instance: dict[str, np.ndarray] = {}
         metrics: dict[str, float] = {}
         for prefix, (link_rates, sample_rates) in views.items():
             values = per_network(link_rates, sample_rates, weights, f_min)
+            if params["percentiles"] == "per_network":
+                values.update(network_percentiles(link_rates))
             per_instance.update({prefix + k: v.numpy() for k, v in values.items()})
             metrics.update({prefix + k: float(v.mean()) for k, v in values.items()})
-            metrics.update({prefix + k: v for k, v in pooled_percentiles(link_rates).items()})
+            if params["percentiles"] == "pooled":
+                metrics.update({prefix + k: v for k, v in pooled_percentiles(link_rates).items()})
         if reference is not None:
             ratio = per_instance["mean_rate"] / reference.per_instance["mean_rate"]
             per_instance["exceed_ratio"] = ratio

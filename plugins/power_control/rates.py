@@ -14,6 +14,8 @@ import torch
 
 from wrbench.api import systematic_counts
 
+from .fading import FadingProcess
+
 # Trapezoid nodes in u = log z for the expected-rate integral; the integrand
 # decays like e^u below and like exp(-e^u) above, so this range covers SNRs up
 # to ~1e10. The integrand is analytic in u, so the trapezoid rule converges
@@ -114,33 +116,39 @@ class ErgodicRates:
     time_shared: torch.Tensor
 
 
+def slot_schedule(weights: torch.Tensor, n_slots: int, draws: str, generator: torch.Generator) -> torch.Tensor:
+    """Which sample (B, n_slots) each T0-step slot runs, from the samples' weights (B, S).
+
+    `systematic`: every sample gets floor or ceil of n_slots * w_s slots (shuffled);
+    `with_replacement`: each slot draws a sample independently with probabilities w_s.
+    """
+    if draws == "systematic":
+        return systematic_counts(weights, n_slots, generator)
+    return torch.multinomial(weights.to(torch.float64), n_slots, replacement=True, generator=generator)
+
+
 def ergodic_rates(
     power: torch.Tensor,
     gains: torch.Tensor,
     steps: int,
     slot: int,
-    fading_generator: torch.Generator,
-    schedule_generator: torch.Generator,
-    weights: torch.Tensor,
+    fading: FadingProcess,
+    schedule: torch.Tensor,
 ) -> ErgodicRates:
-    """Simulate `steps` block-fading steps for samples `power` (B, S, N) of gains (B, N, N), noise 1.
+    """Simulate `steps` fading steps for samples `power` (B, S, N) of gains (B, N, N), noise 1.
 
-    Fading is drawn slot by slot from `fading_generator` only, with shapes that
-    do not depend on the samples, so every policy sees the same draws for the
-    same generator seed (common random numbers). Slots go to the samples in
-    proportion to `weights` (B, S) (systematic, shuffled).
+    Fading comes from `fading` only, slot by slot, with shapes that do not
+    depend on the samples, so every policy sees the same draws for the same
+    seed (common random numbers). Slot k runs sample `schedule[:, k]`.
     """
     n_networks, n_samples, n = power.shape
     n_slots = -(-steps // slot)
-    schedule = systematic_counts(weights, n_slots, schedule_generator)
     rows = torch.arange(n_networks, device=power.device)
     per_sample = torch.zeros_like(power)
     time_shared = torch.zeros(n_networks, n, dtype=power.dtype, device=power.device)
     for k in range(n_slots):
         length = min(slot, steps - k * slot)
-        fading = torch.empty(n_networks, length, n, n, dtype=power.dtype, device=power.device)
-        fading.exponential_(generator=fading_generator)
-        slot_sum = faded_link_rates(power, gains, fading).sum(dim=2)
+        slot_sum = faded_link_rates(power, gains, fading.steps(length)).sum(dim=2)
         per_sample += slot_sum
         time_shared += slot_sum[rows, schedule[:, k]]
     return ErgodicRates(per_sample / steps, time_shared / steps)

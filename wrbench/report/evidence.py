@@ -24,8 +24,9 @@ from wrbench.run.store import ResultStore
 
 PROVENANCE_FILE = "provenance.json"
 EVIDENCE_DIR = "evidence"  # a published board's evidence, beside its rendered files
-# suite keys that do not change what a row is scored on: rows with other solvers or hardware merge
-NOT_CORE = ("solvers", "frontier", "path", "description", "device")
+# suite keys that do not change what a row is scored on: rows with other solvers, frontier points or hardware
+# merge (published figures are only shown)
+NOT_CORE = ("solvers", "frontier", "path", "description", "device", "published")
 HARDWARE_KEYS = ("cpu", "cpu_count", "device", "torch_version", "python_version")
 
 

@@ -46,6 +46,7 @@ class Leaderboard:
     fingerprints: dict[str, dict[str, str]] = field(default_factory=dict)  # split -> repetition -> instance hash
     problem: str = ""
     frontier: list[dict[str, Any]] = field(default_factory=list)  # cost-quality points (`wrbench.report.frontier`)
+    published: dict[str, Any] = field(default_factory=dict)  # the suite's published figures (report/published.py)
 
     def json_rows(self) -> list[dict[str, Any]]:
         rows = []
@@ -98,7 +99,7 @@ def load(outdir: str | Path) -> Leaderboard:
         fingerprints.setdefault(split, {})[str(rep)] = value
     return Leaderboard(suite.get("name", outdir.name), rule.objective, lower, tables, metrics, meta, sweeps, plot, rule,
                        evidence.root, evidence.provenance, fingerprints, (suite.get("problem") or {}).get("name", ""),
-                       frontier)
+                       frontier, suite.get("published") or {})
 
 
 def ranking_rule(meta: dict[str, Any], suite: dict[str, Any], lower: frozenset[str]) -> RankingRule:
@@ -177,7 +178,7 @@ def _table(records: list[JobRecord], split: str, metrics: list[str], rule: Ranki
             if values[metric] is not None and not np.isnan(values[metric]).all():
                 row[metric] = float(np.nanmean(values[metric]))
                 row[f"{metric}_ci"] = _interval(mean_interval(values[metric]))
-            if metric in quantiles and row["repetitions"]:
+            if metric in quantiles and row["repetitions"] and values[metric] is None:  # pooled, not per network
                 distribution, q = quantiles[metric]
                 estimate, low, high = quantile_interval(clusters[distribution], q)
                 if not math.isnan(estimate):

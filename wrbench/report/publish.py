@@ -99,7 +99,8 @@ def _stage_and_swap(board: Evidence | None, run: Evidence, entries: list[str], e
 
 
 def _merged_suite(board: Evidence | None, run: Evidence, entries: list[str]) -> dict:
-    """The board's suite with the run's solver specs put in place of (or after) the board's."""
+    """The board's suite with the run's solver specs put in place of (or after) the board's (and its published
+    figures, where the run's suite has some)."""
     if board is None:
         return run.suite
     specs = {spec["label"]: spec for spec in run.suite.get("solvers", [])}
@@ -110,7 +111,8 @@ def _merged_suite(board: Evidence | None, run: Evidence, entries: list[str]) -> 
     curves = {c["policy"]: c for c in board.suite.get("frontier", [])}
     submitted = set(entries) | {spec.get("frontier_of") for spec in run.suite.get("solvers", []) if spec["label"] in entries}
     curves.update({c["policy"]: c for c in run.suite.get("frontier", []) if c["policy"] in submitted})
-    return {**board.suite, "solvers": solvers, **({"frontier": list(curves.values())} if curves else {})}
+    return {**board.suite, "solvers": solvers, "published": run.suite.get("published") or board.suite.get("published"),
+            **({"frontier": list(curves.values())} if curves else {})}
 
 
 def _portable(record: JobRecord) -> JobRecord:

@@ -15,6 +15,7 @@ from wrbench.core.provenance import code_text, hardware_text
 from wrbench.report.frontier import SPEEDUP_DEFINITION, point_columns, point_rows
 from wrbench.report.leaderboard import Leaderboard
 from wrbench.report.plots import write_plots
+from wrbench.report.published import markdown_lines
 from wrbench.report.site import suite_page
 from wrbench.run.record import HARNESS_METRICS
 
@@ -101,6 +102,7 @@ def markdown(board: Leaderboard) -> str:
             lines.append("| " + " | ".join(c.replace("|", "\\|") for c in _cells(row, metrics)) + " |")
         lines.append("")
         lines += _frontier_lines(board, split)
+        lines += markdown_lines(board.published, split)
     return "\n".join(lines + _provenance_lines(board))
 
 
@@ -153,4 +155,4 @@ def json_document(board: Leaderboard) -> dict[str, Any]:
     return {"title": board.title, "problem": board.problem, "rule": _rule(board), "metrics": _columns(board),
             "lower_is_better": sorted(board.lower_is_better), "rows": board.json_rows(), "meta": board.meta,
             "provenance": board.provenance, "fingerprints": board.fingerprints,
-            **({"frontier": board.json_frontier()} if board.frontier else {})}
+            "published": board.published, **({"frontier": board.json_frontier()} if board.frontier else {})}

@@ -19,6 +19,7 @@ from typing import Any
 from wrbench.core.provenance import code_text, hardware_text
 from wrbench.report.evidence import lower_is_better
 from wrbench.report.frontier import SPEEDUP_DEFINITION, point_columns, point_rows
+from wrbench.report.published import html_table
 
 LATENCY = ("sample_seconds_per_network", "speedup")
 DIAGNOSTIC = "a diagnostic the expert or solver reports about itself (not a score; see `wrbench describe NAME`)"
@@ -78,6 +79,7 @@ def suite_page(doc: dict[str, Any], plots: list[str], index_link: bool = False) 
                          + "</p>")
             columns = point_columns(points, (meta.get("ranking") or {}).get("objective", ""), headline)
             parts.append(_table(point_rows(points), columns, lower, definitions, f"frontier-{split}"))
+        parts.append(html_table(doc.get("published"), split))
     parts.append(_provenance(doc))
     parts.append(_legend([m for m in metrics if any(m in r for r in rows)], lower, definitions))
     if plots:

@@ -18,6 +18,7 @@ import numpy as np
 
 from wrbench.core.params import ParamError, resolve, short_repr
 from wrbench.core.plugins import Registry, UnresolvedComponent
+from wrbench.run.published import check_published
 from wrbench.run.yamlpos import KeyPath, Loaded, apply_override, format_path, load_with_lines, parse_override
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+=-]*$")
@@ -41,6 +42,7 @@ TOP_KEYS = {
     "evaluation": "samples per test instance and evaluation params",
     "timeout": "seconds per cell",
     "frontier": "sweep policies' budget parameters (cost-quality frontier) over one fit",
+    "published": "figures a source reports (source, per test split rows {label, metrics}), shown beside the board",
 }
 PROBLEM_KEYS = {"name", "params", "instances", "test_splits", "sweep"}
 EXPERT_KEYS = {"name", "params", "samples", "label"}
@@ -117,6 +119,7 @@ class Suite:
     qos_tolerance: float | None = None  # None: the problem's constraint_tolerance
     optimum: ComponentSpec | None = None
     frontier: tuple[FrontierSpec, ...] = ()
+    published: dict[str, Any] | None = None  # shown beside the board, never scored: not in the digest
 
     @property
     def train(self) -> SplitSpec:
@@ -134,6 +137,7 @@ class Suite:
         data = asdict(self)
         data.pop("path")
         data.pop("description")
+        data.pop("published")
         return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
     def as_dict(self) -> dict[str, Any]:
@@ -319,6 +323,11 @@ def validate(
         _tolerance(check, qos_tolerance, problem_cls)
     optimum = _optimum(check, root["optimum"], registry, problem_spec.name, splits) if "optimum" in root else None
     frontier, points = _frontier(check, root.get("frontier", []), registry, problem_spec.name, expert, solvers)
+    published = None
+    if "published" in root:
+        published, problems = check_published(root["published"], [s.name for s in splits if s.role == "test"])
+        for key_path, message in problems:
+            check.error(key_path, message)
     if check.errors:
         raise SuiteError(check.errors)
     return Suite(
@@ -341,6 +350,7 @@ def validate(
         qos_tolerance=None if qos_tolerance is None else float(qos_tolerance),
         optimum=optimum,
         frontier=frontier,
+        published=published,
     )
 
 
