@@ -1,7 +1,7 @@
 """The bundled `power_control` plugin: interference-network power control with ergodic QoS constraints.
 
-Registers the problem, its two experts (primal-dual and exhaustive grid + LP)
-and the training-free baselines.
+Registers the problem, its experts (primal-dual, exhaustive grid + LP, the learned
+state-augmented primal-dual policy sa_pd), the training-free baselines and sa_pd as a solver.
 """
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from wrbench.hookspecs import Register
 from .baselines import WMMSE, FullPower, RandomPower
 from .experts import Exhaustive, PrimalDual
 from .problem import PowerControl
+from .sa_pd import SAPDExpert, SAPDSolver
 
 WRBENCH_API_VERSION = "1.0"
 
@@ -24,6 +25,7 @@ def register_problems(register: Register) -> None:
 def register_experts(register: Register) -> None:
     register(PrimalDual)
     register(Exhaustive)
+    register(SAPDExpert)
 
 
 @hookimpl
@@ -31,3 +33,4 @@ def register_solvers(register: Register) -> None:
     register(FullPower)
     register(WMMSE)
     register(RandomPower)
+    register(SAPDSolver)

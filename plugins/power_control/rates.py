@@ -57,12 +57,15 @@ def faded_link_rates(power: torch.Tensor, gains: torch.Tensor, fading: torch.Ten
 
 
 def _log_laplace(interference: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-    """sum_j log(1 + b_ji z) (M, N_rx, U) for interference b (M, N_tx, N_rx) at nodes z (U,), _BLOCK factors per log."""
+    """sum_j log(1 + b_ji z) (M, N_rx, U) for interference b (M, N_tx, N_rx) at nodes z (U,), _BLOCK factors per log.
+
+    Differentiable in b (sa_pd trains through it)."""
     factors = interference.unsqueeze(-1) * z + 1.0
     whole = factors.shape[1] - factors.shape[1] % _BLOCK
-    out = factors[:, :whole].unflatten(1, (-1, _BLOCK)).prod(dim=2).log_().sum(dim=1)
+    log = torch.log if factors.requires_grad else torch.log_  # in place, unless autograd needs the product
+    out = log(factors[:, :whole].unflatten(1, (-1, _BLOCK)).prod(dim=2)).sum(dim=1)
     if whole < factors.shape[1]:
-        out += factors[:, whole:].prod(dim=1).log_()
+        out = out + log(factors[:, whole:].prod(dim=1))
     return out
 
 
