@@ -1,5 +1,6 @@
 """offloading's delay-floor share coordinates: the least shares by hand, decoded decisions meeting the delay bounds
-by construction (checked with model.cost_and_delay), the exact optimum's round trip, and unchanged scoring."""
+by construction (checked with model.cost_and_delay), the exact optimum's round trip, unchanged scoring, and the
+exact expert solving afresh (its row times a solve, not a cache hit)."""
 from __future__ import annotations
 
 import numpy as np
@@ -72,3 +73,12 @@ def test_share_coordinates_change_what_solvers_see_not_the_scoring() -> None:
     x = plain.decision_set(inst).uniform(8, 6, torch.Generator().manual_seed(0))
     params = resolve(plain.eval_parameters, {})
     assert plain.evaluate(inst, x, Context(seed=0), params).metrics == floored.evaluate(inst, x, Context(seed=0), params).metrics
+
+
+def test_the_exhaustive_expert_solves_afresh_so_its_timing_is_a_solve() -> None:
+    problem = Offloading(devices=3)
+    inst = problem.make_instances("test", 20, seed=0)
+    x = Exhaustive().solve(problem, inst, 1, Context(seed=0))
+    assert not problem._optimum  # the scoring reference's cache is neither read nor filled by the expert
+    optimum = problem.optimum(inst)
+    torch.testing.assert_close(x[:, 0], torch.cat([optimum.offload, optimum.shares], -1), rtol=0, atol=0)

@@ -1,4 +1,5 @@
-"""The exact sum-rate optimal power split for a fixed UAV position, under SIC order, the budget and r_min.
+"""The exact sum-rate optimal power split for a fixed UAV position, under SIC order, the budget and r_min; and the
+QoS coordinates, in which every point of the unit cube is a split meeting all three (end of the module).
 
 Users in SIC order (gamma_1 >= ... >= gamma_K, noise-normalized gains), with
 cumulative powers S_k = p_1 + ... + p_k (S_0 = 0), the sum rate telescopes to
