@@ -58,3 +58,31 @@ def test_uniform_covers_every_selection_and_stays_in_the_set() -> None:
 def test_wrong_size_is_a_clear_error() -> None:
     with pytest.raises(ValueError, match=r"2 \* 3 = 6 coordinates, got 5"):
         SelectionShares(n=3, batch=1).project(torch.zeros(1, 1, 5))
+
+
+def _floored(floors: list[float]) -> SelectionShares:
+    """A set whose selected units' floors are fixed numbers (inf: that unit's floor cannot be met)."""
+    low = torch.tensor(floors, dtype=torch.float64)
+    return SelectionShares(n=len(floors), batch=1, floors=lambda d: low.expand_as(d).clone())
+
+
+def test_floors_decode_shares_above_them_by_hand() -> None:
+    dset = _floored([0.2, 0.1, 0.3])
+    # D = (1, 0, 1): floors 0.2 and 0.3 leave 0.5; weights (0.25, -, 0.75) of it -> F = (0.325, 0, 0.675)
+    u = _x([1, 0, 1, 0.25, 0, 0.75], [1, 0, 1, 0, 0, 1], [1, 1, 1, 1, 1, 2])
+    x = dset.from_unit(u)
+    torch.testing.assert_close(x, _x([1, 0, 1, 0.325, 0, 0.675], [1, 0, 1, 0.2, 0, 0.8],
+                                     [1, 1, 1, 0.2 + 0.4 / 4, 0.1 + 0.4 / 4, 0.3 + 0.4 / 2]))
+    assert dset.contains(x).all() and (x[..., 3:] >= torch.tensor([0.2, 0.1, 0.3], dtype=torch.float64) * x[..., :3]).all()
+    torch.testing.assert_close(dset.to_unit(x), dset.project(u))  # unit coordinates: the renormalized weights
+    assert dset.unit_violations(u)["floors_dropped"].tolist() == [[False, False, False]]
+    assert dset.unit_violations(u)["renormalized"].tolist() == [[False, False, True]]
+
+
+def test_floors_that_do_not_fit_are_dropped_and_counted() -> None:
+    dset = _floored([0.6, 0.5, float("inf")])
+    u = _x([1, 1, 0, 0.5, 0.5, 0], [0, 0, 1, 0, 0, 1], [1, 0, 0, 1, 0, 0])
+    # 0.6 + 0.5 >= 1 and an infinite floor: plain shares; a lone unit with floor 0.6 fits: it gets everything
+    torch.testing.assert_close(dset.from_unit(u), _x([1, 1, 0, 0.5, 0.5, 0], [0, 0, 1, 0, 0, 1], [1, 0, 0, 1, 0, 0]))
+    assert dset.unit_violations(u)["floors_dropped"].tolist() == [[True, True, False]]
+    torch.testing.assert_close(SelectionShares(n=3, batch=1).from_unit(u), dset.from_unit(u))

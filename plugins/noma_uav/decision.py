@@ -1,4 +1,5 @@
-"""The decision set of `noma_uav`: a UAV position in the square and a power split within the budget."""
+"""The decision sets of `noma_uav`: a UAV position in the square and a power split within the budget, with unit
+coordinates either the budget's shares (`PositionPower`) or each user's place in its QoS range (`QosPositionPower`)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -7,6 +8,9 @@ from typing import ClassVar
 import torch
 
 from wrbench.api import DecisionSet, uniform_simplex
+
+from .physics import Link, sic_order
+from .power import qos_coordinates, qos_powers, rmin_attainable
 
 
 @dataclass
@@ -77,3 +81,56 @@ class PositionPower(DecisionSet):
         q = self.side * torch.rand(*shape, 2, generator=generator, dtype=torch.float64, device=total.device)
         shares = uniform_simplex(shape, dim - 1, generator, total.device)[..., :-1]
         return torch.cat([q, shares * total[:, None, None]], -1).to(self.total.dtype)
+
+
+@dataclass
+class QosPositionPower(PositionPower):
+    """The same decisions, membership and projection as `PositionPower`; unit coordinates in which every point of
+    the cube decodes to a split meeting the SIC order, r_min and the budget at its position.
+
+    Unit coordinates (q / side, u_1..u_K): u_k, for the user k-th strongest at q, places its power between the
+    least that SIC order and r_min allow after the stronger users' powers and the most that leaves the weaker
+    users' least completion within the budget (`power.qos_powers`). The coordinates follow the users' own order.
+    `from_unit` with `repair` clamps u into the cube first; where a position admits no split meeting r_min,
+    the powers are decoded with r_min waived (SIC order and the budget still hold), and `unit_violations`
+    counts both repairs. Scoring is unchanged: the problem checks the decoded decisions like any others.
+    """
+
+    users: torch.Tensor | None = None  # (B, K, 2) m
+    link: Link | None = None
+    r_min: float = 0.0
+
+    def _gains(self, x: torch.Tensor) -> torch.Tensor:
+        """Noise-normalized gains (B, S, K) at the positions x[..., :2] (m)."""
+        if self.users is None or self.link is None:
+            raise ValueError("QosPositionPower needs the users' positions and the link")
+        return self.link.snr_per_mw(x[..., :2], self.users.to(x).unsqueeze(1))
+
+    def _sorted(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(SIC order (B, S, K) at x's positions, gains in that order, budgets (B, 1))."""
+        gamma = self._gains(x)
+        order = sic_order(gamma)
+        return order, gamma.gather(-1, order), self.total.to(x).unsqueeze(-1)
+
+    def to_unit(self, x: torch.Tensor) -> torch.Tensor:
+        """(q / side, u): u in [0, 1]^K for powers meeting the constraints at q (r_min waived where unattainable)."""
+        order, gamma, P = self._sorted(x)
+        u, _ = qos_coordinates(gamma, P, self.r_min, x[..., 2:].gather(-1, order))
+        return torch.cat([x[..., :2] / self.side, torch.empty_like(u).scatter_(-1, order, u)], -1)
+
+    def from_unit(self, u: torch.Tensor, repair: bool = True) -> torch.Tensor:
+        """Position u[..., :2] * side, then the powers at u's QoS coordinates there; with `repair`, u is clamped
+        into the cube first, so every output meets the budget and SIC order (and r_min where attainable)."""
+        if repair:
+            u = u.clamp(0.0, 1.0)
+        q = u[..., :2] * self.side
+        order, gamma, P = self._sorted(q)
+        p, _ = qos_powers(gamma, P, self.r_min, u[..., 2:].gather(-1, order))
+        return torch.cat([q, torch.empty_like(p).scatter_(-1, order, p)], -1)
+
+    def unit_violations(self, u: torch.Tensor, atol: float = 1e-6) -> dict[str, torch.Tensor]:
+        """{"clamped": (B, S, D) coordinates outside [0, 1], which `from_unit` clamps; "rmin_waived": (B, S) samples
+        whose (clamped) position admits no split meeting r_min, decoded with r_min waived}."""
+        q = u[..., :2].clamp(0.0, 1.0) * self.side
+        _, gamma, P = self._sorted(q)
+        return {"clamped": (u < -atol) | (u > 1 + atol), "rmin_waived": ~rmin_attainable(gamma, P, self.r_min)}

@@ -17,7 +17,7 @@ from wrbench.api import (
 )
 from wrbench.params import Param, ParamError, Params
 
-from .decision import PositionPower
+from .decision import PositionPower, QosPositionPower
 from .physics import (
     Link,
     channel_gains,
@@ -50,6 +50,10 @@ class NomaUav(Problem):
         Param("rho0_db", float, -60.0, "channel power gain at 1 m (dB)"),
         Param("noise_dbm", float, -110.0, "noise power sigma^2 (dBm)"),
         Param("r_min", float, 0.0, "minimum rate of every user (bit/s/Hz); 0 is DiffSG's setting", min=0.0),
+        Param("power_coordinates", str, "budget", "unit coordinates of the powers that solvers see: 'budget' = p / P; "
+              "'qos' = each user's place between its least and its largest power meeting SIC order and r_min given "
+              "the stronger users' (every unit point decodes to a split meeting them); scoring is the same",
+              choices=("budget", "qos")),
     )
     eval_parameters = (
         Param("tolerance", float, 1e-5,
@@ -126,6 +130,9 @@ class NomaUav(Problem):
         return {key: instances.arrays[key].detach().cpu().numpy() for key in ("users", "P")}
 
     def decision_set(self, instances: Instances) -> PositionPower:
+        if self.params.power_coordinates == "qos":
+            return QosPositionPower(side=self.params.side, total=instances.arrays["P"], users=instances.arrays["users"],
+                                    link=self.link, r_min=self.params.r_min)
         return PositionPower(side=self.params.side, total=instances.arrays["P"])
 
     def decision_dim(self, instances: Instances) -> int:

@@ -36,19 +36,32 @@ def all_decisions(n: int, dtype: torch.dtype = torch.float64, device: torch.devi
     return ((codes & bits) > 0).to(dtype)
 
 
+def least_shares(arrays: Mapping[str, torch.Tensor], offload: torch.Tensor, k: Constants) -> torch.Tensor:
+    """(..., n): the least server share meeting each offloading device's delay bound, c_i / (F_t (theta - s_i / r_i));
+    inf where its upload alone takes theta or more; 0 for devices computing locally."""
+    d = offload.to(arrays["s"].dtype)
+    chosen = d > 0
+    slack = k.delay_bound_s - upload_time(arrays, uplink_rate(arrays["h"], d, k))
+    lower = torch.where(slack > 0, arrays["c"] / (k.server_hz * torch.clamp(slack, min=1e-300)), torch.inf)
+    return torch.where(chosen, lower, torch.zeros_like(lower))
+
+
+def share_floors(arrays: Mapping[str, torch.Tensor], offload: torch.Tensor, k: Constants) -> torch.Tensor:
+    """(..., n): the least shares where D can meet every delay bound (local ones too), inf everywhere where it cannot."""
+    d = offload.to(arrays["s"].dtype)
+    lower = least_shares(arrays, d, k)
+    local_ok = (d > 0) | (arrays["c"] / arrays["f_local"] <= k.delay_bound_s)
+    ok = local_ok.all(-1) & torch.isfinite(lower).all(-1) & (lower.sum(-1) < 1.0)
+    return torch.where(ok.unsqueeze(-1), lower, torch.inf)
+
+
 def feasible_shares(arrays: Mapping[str, torch.Tensor], offload: torch.Tensor,
                     k: Constants) -> tuple[torch.Tensor, torch.Tensor]:
     """(whether D meets every delay bound (...), the cheapest shares meeting them (..., n), zero where infeasible)."""
     d = offload.to(arrays["s"].dtype)
-    chosen = d > 0
-    up = upload_time(arrays, uplink_rate(arrays["h"], d, k))
-    slack = k.delay_bound_s - up
-    local_ok = chosen | (arrays["c"] / arrays["f_local"] <= k.delay_bound_s)
-    remote_ok = ~chosen | (slack > 0)
-    lower = torch.where(chosen & (slack > 0), arrays["c"] / (k.server_hz * torch.clamp(slack, min=1e-300)),
-                        torch.zeros_like(slack))
-    ok = (local_ok & remote_ok).all(-1) & (lower.sum(-1) < 1.0)
-    lower = torch.where(ok.unsqueeze(-1), lower, torch.zeros_like(lower))
+    floors = share_floors(arrays, d, k)
+    ok = torch.isfinite(floors).all(-1)
+    lower = torch.where(ok.unsqueeze(-1), floors, torch.zeros_like(floors))
     shares = bounded_shares(share_weights(arrays, k).expand_as(lower), lower, d.expand_as(lower))
     return ok, torch.where(ok.unsqueeze(-1), shares, torch.zeros_like(shares))
 

@@ -9,7 +9,7 @@ import torch
 from wrbench.api import Context, Evaluation, Instances, Problem, SelectionShares, derive_seed, instance_arrays
 from wrbench.params import Param, ParamError, Params
 
-from .exact import Optimum, solve
+from .exact import Optimum, share_floors, solve
 from .model import INTERFERENCE_MODELS, Constants, cost_and_delay
 
 ARRAYS = ("s", "c", "f_local", "h", "alpha")
@@ -48,6 +48,10 @@ class Offloading(Problem):
         Param("noise_w", float, 7.96159e-13, "noise power N0 (W)", min=0.0),
         Param("interference", str, "others", "uplink interference: 'others' = the other offloading devices; "
               "'diffsg' = every device, own signal included (DiffSG's code, for its data)", choices=INTERFERENCE_MODELS),
+        Param("share_coordinates", str, "plain", "unit coordinates of the server shares that solvers see: 'plain' = "
+              "the shares; 'delay_floor' = each offloading device's part of the server above the least shares "
+              "meeting the selection's delay bounds (every unit point whose selection admits them decodes to shares "
+              "meeting them); scoring is the same", choices=("plain", "delay_floor")),
     )
     eval_parameters = (
         Param("tolerance", float, 1e-6, "relative tolerance of the raw decision check and of the delay bound", min=0.0),
@@ -135,7 +139,11 @@ class Offloading(Problem):
         return {key: instances.arrays[key].detach().cpu().numpy() for key in ARRAYS}
 
     def decision_set(self, instances: Instances) -> SelectionShares:
-        return SelectionShares(n=self.params.devices, batch=len(instances))
+        if self.params.share_coordinates == "plain":
+            return SelectionShares(n=self.params.devices, batch=len(instances))
+        arrays = {key: v.unsqueeze(1) for key, v in instances.arrays.items()}  # (B, 1, n) against D (B, S, n)
+        return SelectionShares(n=self.params.devices, batch=len(instances),
+                               floors=lambda d: share_floors({key: v.to(d) for key, v in arrays.items()}, d, self.constants))
 
     def decision_dim(self, instances: Instances) -> int:
         return 2 * self.params.devices
