@@ -468,7 +468,8 @@ class Expert(Component):
 
     @classmethod
     def capabilities(cls) -> dict[str, Any]:
-        return {"problems": list(cls.problems) if cls.problems else "any", "stochastic": cls.stochastic}
+        return {"problems": list(cls.problems) if cls.problems else "any", "stochastic": cls.stochastic,
+                **_budget_capability(cls)}
 
 
 class Solver(Component):
@@ -517,7 +518,13 @@ class Solver(Component):
             "requires": sorted(cls.requires),
             "stochastic": cls.stochastic,
             "needs_expert": cls.needs_expert,
+            **_budget_capability(cls),
         }
+
+
+def _budget_capability(cls: type[Component]) -> dict[str, Any]:
+    """The budget parameter a frontier sweeps and the budgets the bench times, where the component declares one."""
+    return {"budget_parameter": cls.budget_parameter, "bench_budgets": list(cls.bench_budgets)} if cls.budget_parameter else {}
 
 
 def _problem_reason(component: Component, problem: Problem, requires: frozenset[str] | tuple) -> str | None:
