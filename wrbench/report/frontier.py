@@ -23,6 +23,8 @@ from wrbench.run.plan import EXPERT
 from wrbench.run.record import SINGLE_SECONDS
 
 SECONDS = "sample_seconds_per_network"
+# a point's record holds the expert's time on the suite's own budget: not what the board's speedup is taken against
+UNMATCHED = ("speedup", "expert_seconds_per_network")
 SPEEDUP_DEFINITION = ("expert_seconds_per_network / sample_seconds_per_network, where expert_seconds_per_network is "
                       "the cheapest budget on the expert's frontier whose objective is not significantly below the "
                       "expert's own row (95 % paired interval) and whose constraint metric is within tolerance")
@@ -59,7 +61,7 @@ def _point(curve: dict[str, Any], split: str, budget: Any, row: dict[str, Any], 
     point = {"split": split, "solver": curve["policy"], "component": row.get("solver"), "param": curve["param"],
              "budget": budget}
     for metric in (SECONDS, SINGLE_SECONDS, *metrics, f"{rule.objective}_diff"):
-        if metric in row:
+        if metric in row and metric not in UNMATCHED:
             point[metric] = row[metric]
             if row.get(f"{metric}_ci") is not None:
                 point[f"{metric}_ci"] = row[f"{metric}_ci"]
