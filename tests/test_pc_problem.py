@@ -15,8 +15,8 @@ EVAL = {"T": 60, "T0": 5}
 def test_plugin_registers_every_component() -> None:
     registry = load_plugins(["wrbench_plugins.power_control"], strict=True, entry_points=False)
     assert registry.names("problem") == ["power_control"]
-    assert registry.names("expert") == ["exhaustive", "primal_dual"]
-    assert registry.names("solver") == ["full_power", "random", "wmmse"]
+    assert registry.names("expert") == ["exhaustive", "primal_dual", "sa_pd"]
+    assert registry.names("solver") == ["full_power", "random", "sa_pd", "wmmse"]
 
 
 def test_export_load_round_trip() -> None:
