@@ -3,9 +3,12 @@
 A suite's `frontier` runs a policy at several values of its budget parameter (denoiser calls, expert rounds) on
 the same networks under the same evaluation draws; a solver's own row is one more point (the expert's row is timed
 without a warm-up call, so the expert's own budget gets an entry of its own). Each point carries the
-policy's metrics with their intervals, the paired difference of the objective against the expert's row, and
-whether it reaches the expert's quality: the objective not significantly worse than the expert's (the 95 %
-interval of the paired difference reaches 0) and the constraint metric within the ranking rule's tolerance.
+policy's metrics with their intervals, the paired difference of the objective against the reference, and
+whether it reaches the expert's quality: the objective not significantly worse than the reference's (the 95 %
+interval of the paired difference reaches 0) and the constraint metric within the ranking rule's tolerance. The
+reference is the expert re-solved at its own budget as a frontier entry, so that it shares the sampling seed of
+every other expert point (two solves with different random starts differ by a fraction of a percent, which the
+paired interval over a few hundred links can resolve); without an expert frontier, the expert's row.
 
 The speedup of a row is then taken against the cheapest point of the expert's own curve that reaches its
 quality, not against whatever budget the suite gave the expert (`matched_speedup`).
@@ -13,21 +16,22 @@ quality, not against whatever budget the suite gave the expert (`matched_speedup
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pandas as pd
 
 from wrbench.report.ranking import RankingRule
 from wrbench.run.plan import EXPERT
-from wrbench.run.record import SINGLE_SECONDS
+from wrbench.run.record import SINGLE_SECONDS, JobRecord
 
 SECONDS = "sample_seconds_per_network"
 # a point's record holds the expert's time on the suite's own budget: not what the board's speedup is taken against
 UNMATCHED = ("speedup", "expert_seconds_per_network")
 SPEEDUP_DEFINITION = ("expert_seconds_per_network / sample_seconds_per_network, where expert_seconds_per_network is "
                       "the cheapest budget on the expert's frontier whose objective is not significantly below the "
-                      "expert's own row (95 % paired interval) and whose constraint metric is within tolerance")
+                      "expert's at its own budget (95 % paired interval, same networks and seeds) and whose "
+                      "constraint metric is within tolerance")
 
 
 @dataclass(frozen=True)
@@ -36,6 +40,29 @@ class MatchedExpert:
 
     budget: Any
     seconds: float
+
+
+def curve_records(suite: dict[str, Any], records: list[JobRecord]) -> list[JobRecord]:
+    """The records of every curve's points plus the reference their quality is paired against: the expert re-solved
+    at its own budget as a frontier entry (same sampling seed and timing as every other point, so two runs of one
+    policy differ only by their budgets), or the expert's row where the expert has no frontier."""
+    curves = suite.get("frontier", [])
+    entries = {s["label"] for s in suite.get("solvers", []) if s.get("frontier_of")}
+    own = own_budget_entry(suite)
+    policies = {c["policy"] for c in curves}
+    chosen = [r for r in records if r.entry in entries or (r.kind == EXPERT and own is None)
+              or (r.kind != EXPERT and r.label in policies)]
+    return [replace(r, kind=EXPERT) if r.entry == own else r for r in chosen]
+
+
+def own_budget_entry(suite: dict[str, Any]) -> str | None:
+    """The label of the expert's frontier entry at the expert's own budget (None: the expert has no frontier)."""
+    expert = (suite.get("expert") or {}).get("label")
+    for curve in suite.get("frontier", []):
+        if curve["policy"] == expert:
+            return next((s["label"] for s in suite.get("solvers", []) if s.get("frontier_of") == expert
+                         and s.get("params", {}).get(curve["param"]) == curve["base"]), None)
+    return None
 
 
 def frontier_points(suite: dict[str, Any], split: str, table: pd.DataFrame, rule: RankingRule,

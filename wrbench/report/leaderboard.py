@@ -21,7 +21,8 @@ import pandas as pd
 
 from wrbench.core.fsio import artifact_name
 from wrbench.report.evidence import Evidence
-from wrbench.report.frontier import SPEEDUP_DEFINITION, apply_matched_speedup, frontier_points, matched_expert
+from wrbench.report.frontier import (SPEEDUP_DEFINITION, apply_matched_speedup, curve_records, frontier_points,
+                                     matched_expert)
 from wrbench.report.intervals import mean_interval, paired_difference, quantile_interval
 from wrbench.report.ranking import RankingRule, RankRow, order, ranks
 from wrbench.run.plan import EXPERT
@@ -77,8 +78,7 @@ def load(outdir: str | Path) -> Leaderboard:
     tables = {split: _table(rows, split, metrics, rule, quantiles, evidence.root) for split in splits}
     frontier = []
     if suite.get("frontier"):
-        on_curves = [r for r in records if r.entry in budget_entries or r.kind == EXPERT
-                     or r.label in {c["policy"] for c in suite["frontier"]}]
+        on_curves = curve_records(suite, records)
         for split in splits:
             points = frontier_points(suite, split, _table(on_curves, split, metrics, rule, quantiles, evidence.root),
                                      rule, metrics)
