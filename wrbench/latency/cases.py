@@ -3,8 +3,8 @@
 A *case* is one component (a registered solver, or the problem's reference
 expert) on one problem at one size N and one batch of networks, producing S
 samples per network; a component that declares `bench_budgets` gets one case per
-budget (a point of its cost-quality frontier), so a regression at any of them shows. A problem takes part when it declares a `size_parameter`
-and `bench_sizes` (per device kind); its `test_expert` (or the first
+budget (a point of its cost-quality frontier), so a regression at any of them
+shows. A problem takes part when it declares a `size_parameter` and `bench_sizes` (per device kind); its `test_expert` (or the first
 registered expert that supports it) is the reference. `discover` never raises
 for a broken component: a solver that cannot be built becomes cases carrying
 its error, so a plugin still being written does not break the list.
@@ -43,8 +43,7 @@ class Case:
 
     @property
     def id(self) -> str:
-        point = f"@{self.budget[0]}={self.budget[1]}" if self.budget else ""
-        return f"{self.problem}/{self.name}{point}-N{self.n}-B{self.batch}"
+        return f"{self.problem}/{self.name}{budget_text(self.budget)}-N{self.n}-B{self.batch}"
 
     @property
     def params(self) -> dict[str, int]:
@@ -55,6 +54,16 @@ class Case:
         return {"case": self.id, "role": self.role, "component": self.name, "n": self.n, "batch": self.batch,
                 "samples": self.samples, "device": self.device, "problem": self.problem,
                 "size_param": self.size_param, **({"budget": list(self.budget)} if self.budget else {})}
+
+
+def budget_text(budget: tuple[str, int] | list | None) -> str:
+    """`@param=value` for a case timed at one budget ("" for a component's default)."""
+    return f"@{budget[0]}={budget[1]}" if budget else ""
+
+
+def component_class(registry: Registry, role: str, name: str, problem: str | None) -> type:
+    """The class a case times: the problem's reference expert, or a suite-style solver entry (LookupError if gone)."""
+    return registry.get("expert", name, problem) if role == "expert" else registry.policy_class(name, problem)
 
 
 @dataclass
@@ -145,7 +154,7 @@ def _discover_problem(registry: Registry, cls: type[Problem], wanted: Sequence[s
 def _budgets(registry: Registry, role: str, name: str, problem: str) -> list[tuple[str, int] | None]:
     """The frontier points a component asks to be timed at (`bench_budgets`), else its default budget alone."""
     try:
-        cls = registry.get("expert", name, problem) if role == "expert" else registry.policy_class(name, problem)
+        cls = component_class(registry, role, name, problem)
     except LookupError:
         return [None]
     param = getattr(cls, "budget_parameter", "")
@@ -162,8 +171,7 @@ def provenance(registry: Registry, entries: Iterable[dict[str, Any]]) -> dict[st
     for entry in entries:
         name, problem = entry.get("component"), entry.get("problem")
         try:
-            cls = (registry.get("expert", str(name), problem) if entry.get("role") == "expert"
-                   else registry.policy_class(str(name), problem))
+            cls = component_class(registry, str(entry.get("role")), str(name), problem)
         except LookupError:
             continue
         classes.setdefault(str(name), {})[str(problem)] = cls

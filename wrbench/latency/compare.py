@@ -13,6 +13,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
+from wrbench.latency.cases import budget_text
 from wrbench.latency.stats import ALPHA, Comparison, compare_rounds
 
 BUSY_LOAD_PER_CORE = 1.0
@@ -163,8 +164,7 @@ def latency_rows(run: dict[str, Any]) -> list[list[str]]:
         ref = experts.get(where(b))
         ref_med = float(np.median(ref["rounds"])) if ref else None
         speedup = "-" if ref_med is None or b.get("role") == "expert" else f"{ref_med / med:.3g}x"
-        point = f"@{b['budget'][0]}={b['budget'][1]}" if b.get("budget") else ""
-        rows.append([str(b.get("problem", "")), b["component"] + point, str(b["n"]), str(b["batch"]), str(b["samples"]),
+        rows.append([str(b.get("problem", "")), b["component"] + budget_text(b.get("budget")), str(b["n"]), str(b["batch"]), str(b["samples"]),
                      str(len(b["rounds"])), fmt_seconds(med), fmt_seconds(med / b["batch"]),
                      fmt_seconds(ref_med / b["batch"]) if ref_med is not None else "-", speedup,
                      str(b.get("weights", "")).split(" (")[0]])

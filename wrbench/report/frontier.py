@@ -47,12 +47,17 @@ def curve_records(suite: dict[str, Any], records: list[JobRecord]) -> list[JobRe
     at its own budget as a frontier entry (same sampling seed and timing as every other point, so two runs of one
     policy differ only by their budgets), or the expert's row where the expert has no frontier."""
     curves = suite.get("frontier", [])
-    entries = {s["label"] for s in suite.get("solvers", []) if s.get("frontier_of")}
+    entries = budget_entries(suite)
     own = own_budget_entry(suite)
     policies = {c["policy"] for c in curves}
     chosen = [r for r in records if r.entry in entries or (r.kind == EXPERT and own is None)
               or (r.kind != EXPERT and r.label in policies)]
     return [replace(r, kind=EXPERT) if r.entry == own else r for r in chosen]
+
+
+def budget_entries(suite: dict[str, Any]) -> set[str]:
+    """The labels of the solver entries a frontier added (points, not rows of the ranked table)."""
+    return {s["label"] for s in suite.get("solvers", []) if s.get("frontier_of")}
 
 
 def own_budget_entry(suite: dict[str, Any]) -> str | None:

@@ -21,8 +21,8 @@ import pandas as pd
 
 from wrbench.core.fsio import artifact_name
 from wrbench.report.evidence import Evidence
-from wrbench.report.frontier import (SPEEDUP_DEFINITION, apply_matched_speedup, curve_records, frontier_points,
-                                     matched_expert)
+from wrbench.report.frontier import (SPEEDUP_DEFINITION, apply_matched_speedup, budget_entries, curve_records,
+                                     frontier_points, matched_expert)
 from wrbench.report.intervals import mean_interval, paired_difference, quantile_interval
 from wrbench.report.ranking import RankingRule, RankRow, order, ranks
 from wrbench.run.plan import EXPERT
@@ -73,8 +73,8 @@ def load(outdir: str | Path) -> Leaderboard:
     rule = ranking_rule(meta, suite, lower)
     metrics = _metric_order([m for r in records for split in r.metrics.values() for m in split], rule.objective)
     quantiles = {m: (d, float(q)) for m, (d, q) in meta.get("quantile_metrics", {}).items()}
-    budget_entries = {s["label"] for s in suite.get("solvers", []) if s.get("frontier_of")}
-    rows = [r for r in records if r.entry not in budget_entries]
+    points_only = budget_entries(suite)
+    rows = [r for r in records if r.entry not in points_only]
     tables = {split: _table(rows, split, metrics, rule, quantiles, evidence.root) for split in splits}
     frontier = []
     if suite.get("frontier"):

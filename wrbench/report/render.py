@@ -99,11 +99,15 @@ def markdown(board: Leaderboard) -> str:
         lines.append("| " + " | ".join(header) + " |")
         lines.append("|" + "---|" * len(header))
         for row in table.to_dict(orient="records"):
-            lines.append("| " + " | ".join(c.replace("|", "\\|") for c in _cells(row, metrics)) + " |")
+            lines.append(_markdown_row(_cells(row, metrics)))
         lines.append("")
         lines += _frontier_lines(board, split)
         lines += markdown_lines(board.published, split)
     return "\n".join(lines + _provenance_lines(board))
+
+
+def _markdown_row(cells: list[str]) -> str:
+    return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
 
 
 def _frontier_lines(board: Leaderboard, split: str) -> list[str]:
@@ -120,7 +124,7 @@ def _frontier_lines(board: Leaderboard, split: str) -> list[str]:
     lines.append("| " + " | ".join(["policy @ budget", "vs expert", *columns]) + " |")
     lines.append("|" + "---|" * (len(columns) + 2))
     for row in point_rows(points):
-        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in _cells(row, columns)[1:]) + " |")
+        lines.append(_markdown_row(_cells(row, columns)[1:]))
     return lines + [""]
 
 
