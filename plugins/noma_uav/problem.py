@@ -26,7 +26,7 @@ from .physics import (
     sic_power_ordered,
     user_rates,
 )
-from .search import Placement, search
+from .search import Placement, best_split, search
 
 
 class NomaUav(Problem):
@@ -165,6 +165,34 @@ class NomaUav(Problem):
             self._references[key] = search(users, P, self.params.side, self.link, self.params.r_min)
         return self._references[key]
 
+    def candidate_scores(self, instances: Instances, samples: torch.Tensor,
+                         params: Params) -> tuple[torch.Tensor, torch.Tensor]:
+        """(sum rate of the projected decision, raw decision in the set with SIC order and every r_min met)."""
+        feasible, rates, sic = self._scored(instances, samples.to(torch.float64), params)
+        return rates.sum(-1), feasible & sic & (rates >= self.params.r_min - params.tolerance).all(-1)
+
+    def complete(self, instances: Instances, samples: torch.Tensor) -> torch.Tensor:
+        """Each sample's (projected) position with the exact power split there (`search.best_split`, the
+        reference's own inner solution); the sample's powers are kept where r_min is unattainable there."""
+        users, P = instances.arrays["users"].double(), instances.arrays["P"].double()
+        x = self.decision_set(instances).project(samples.to(torch.float64))
+        r_min = torch.full_like(P, self.params.r_min)
+        _, p, ok = best_split(x[..., :2], users, P, r_min, self.link)
+        return torch.cat([x[..., :2], torch.where(ok.unsqueeze(-1), p, x[..., 2:])], -1).to(samples.dtype)
+
+    def _scored(self, instances: Instances, x: torch.Tensor, params: Params
+                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """For decisions x (B, S, 2 + K): whether each raw one is in the set (B, S), the per-user rates of the
+        projected ones (B, S, K), and whether their powers keep the SIC order (B, S)."""
+        users = instances.arrays["users"].to(x)
+        dset = self.decision_set(instances)
+        feasible = dset.contains(x, atol=params.tolerance)
+        projected = dset.project(x)
+        rates = self.rates(instances, projected)
+        g = channel_gains(projected[..., :2], users.unsqueeze(1), self.params.altitude, self.link.rho0)
+        sic = sic_power_ordered(g, projected[..., 2:], params.tolerance * dset.total.to(x).unsqueeze(-1))
+        return feasible, rates, sic
+
     def evaluate(
         self,
         instances: Instances,
@@ -184,20 +212,14 @@ class NomaUav(Problem):
         over the instances' mean-sample ratios, `_best` averages each
         instance's best sample of positive weight.
         """
-        users = instances.arrays["users"].to(torch.float64)
-        x = samples.to(users)
-        dset = self.decision_set(instances)
-        feasible = dset.contains(x, atol=params.tolerance)
-        projected = dset.project(x)
-        rates = self.rates(instances, projected)
+        x = samples.to(torch.float64)
+        feasible, rates, sic = self._scored(instances, x, params)
         total = rates.sum(-1)
         placement = self.reference(instances)
-        ratio = total / placement.rate.to(users).unsqueeze(-1)
-        g = channel_gains(projected[..., :2], users.unsqueeze(1), self.params.altitude, self.link.rho0)
-        sic = sic_power_ordered(g, projected[..., 2:], params.tolerance * dset.total.to(users).unsqueeze(-1))
+        ratio = total / placement.rate.to(x).unsqueeze(-1)
         rmin = (rates >= self.params.r_min - params.tolerance).all(-1) | ~placement.attainable.unsqueeze(-1)
         qos = sic & rmin
-        w = torch.full_like(total, 1.0 / x.shape[1]) if weights is None else weights.to(users)
+        w = torch.full_like(total, 1.0 / x.shape[1]) if weights is None else weights.to(x)
 
         def share(mask: torch.Tensor) -> torch.Tensor:
             return (w * mask.double()).sum(-1)

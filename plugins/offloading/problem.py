@@ -9,7 +9,7 @@ import torch
 from wrbench.api import Context, Evaluation, Instances, Problem, SelectionShares, derive_seed, instance_arrays
 from wrbench.params import Param, ParamError, Params
 
-from .exact import Optimum, share_floors, solve
+from .exact import Optimum, decision_costs, share_floors, solve
 from .model import INTERFERENCE_MODELS, Constants, cost_and_delay
 
 ARRAYS = ("s", "c", "f_local", "h", "alpha")
@@ -199,6 +199,28 @@ class Offloading(Problem):
             for b in range(B)
         ])
 
+    def candidate_scores(self, instances: Instances, samples: torch.Tensor,
+                         params: Params) -> tuple[torch.Tensor, torch.Tensor]:
+        """(minus the cost, every delay bound met) of the scored decisions (D read as > 0.5, shares renormalized)."""
+        cost, delay = self._scored_cost_and_delay(instances, samples)
+        return -cost, (delay <= self.constants.delay_bound_s * (1 + params.tolerance)).all(-1)
+
+    def complete(self, instances: Instances, samples: torch.Tensor) -> torch.Tensor:
+        """Each sample's D (read as > 0.5) with its exact shares: the cheapest meeting the delay bounds where D
+        can, else the sqrt(a)-proportional ones (`exact.decision_costs`, as the reference's own)."""
+        arrays = {key: v.to(torch.float64).unsqueeze(1) for key, v in instances.arrays.items()}
+        n = self.params.devices
+        offload = (samples[..., :n] > 0.5).to(torch.float64)
+        _, _, shares = decision_costs(arrays, offload, self.constants)
+        return torch.cat([offload, shares], -1).to(samples.dtype)
+
+    def _scored_cost_and_delay(self, instances: Instances, samples: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Cost (B, S) and delays (B, S, n) of decisions as scored (`SelectionShares.project`)."""
+        arrays = {key: v.to(torch.float64).unsqueeze(1) for key, v in instances.arrays.items()}
+        scored = self.decision_set(instances).project(samples.to(torch.float64))
+        n = self.params.devices
+        return cost_and_delay(arrays, scored[..., :n], scored[..., n:], self.constants)
+
     def evaluate(
         self,
         instances: Instances,
@@ -212,14 +234,12 @@ class Offloading(Problem):
 
         The denominator is always the exact optimum on the same instances, so `reference` is not used.
         """
-        arrays = {key: v.to(torch.float64).unsqueeze(1) for key, v in instances.arrays.items()}
         x = samples.to(torch.float64)
         dset, n = self.decision_set(instances), self.params.devices
         w = torch.full_like(x[..., 0], 1.0 / x.shape[1]) if weights is None else weights.to(x)
         invalid = (~dset.contains(x, atol=params.tolerance)).double()
-        scored = dset.project(x)
-        offload, shares = scored[..., :n], scored[..., n:]
-        cost, delay = cost_and_delay(arrays, offload, shares, self.constants)
+        offload = (x[..., :n] > 0.5).to(x.dtype)
+        cost, delay = self._scored_cost_and_delay(instances, x)
         optimum = self.optimum(instances)
         unserved = torch.isinf(cost)
         ratio = torch.clamp(cost / optimum.cost.unsqueeze(-1), max=params.ratio_cap)

@@ -430,6 +430,25 @@ class Problem(Component):
         """
         raise NotImplementedError
 
+    def candidate_scores(self, instances: Instances, samples: torch.Tensor,
+                         params: Params) -> tuple[torch.Tensor, torch.Tensor]:
+        """(merit (B, S), feasible (B, S) bool) of each decision, read as `evaluate` scores it.
+
+        Optional: it lets a suite keep each policy's best of several candidates (`select:`).
+        Merit is higher-is-better (the negated cost of a cost problem) and feasible says whether
+        every constraint holds; neither may use the reference, which a deployed policy lacks.
+        """
+        raise NotImplementedError(f"problem '{self.name}' cannot score candidate decisions")
+
+    def complete(self, instances: Instances, samples: torch.Tensor) -> torch.Tensor:
+        """Decisions (B, S, D) with their continuous part re-solved exactly for the rest of the decision.
+
+        Optional: for problems where a policy's hard part is discrete or outer (the offloading set,
+        the UAV position) and the remainder has a cheap exact solution; `select: {complete: true}`
+        applies it to a policy's samples, inside the policy's timed sampling.
+        """
+        raise NotImplementedError(f"problem '{self.name}' offers no exact completion of a decision")
+
     def graph(self, instances: Instances) -> Any:
         """A torch_geometric Batch, one graph per instance, node i <-> coordinate i."""
         raise NotImplementedError(f"problem '{self.name}' offers no graph view")
@@ -440,7 +459,13 @@ class Problem(Component):
 
     @classmethod
     def capabilities(cls) -> dict[str, Any]:
-        return {"views": sorted(cls.views), "primary_metric": cls.primary_metric}
+        return {"views": sorted(cls.views), "primary_metric": cls.primary_metric,
+                "candidate_scores": overrides(cls, "candidate_scores"), "complete": overrides(cls, "complete")}
+
+
+def overrides(cls: type[Problem], method: str) -> bool:
+    """Whether a problem class implements one of the Problem base's optional methods."""
+    return getattr(cls, method) is not getattr(Problem, method)
 
 
 class Expert(Component):
@@ -593,4 +618,5 @@ __all__ = [
     "Expert",
     "Solver",
     "ExpertSolver",
+    "overrides",
 ]

@@ -23,6 +23,7 @@ from wrbench.core.errors import one_line
 from wrbench.core.fsio import artifact_name, safe_name
 from wrbench.core.params import resolve
 from wrbench.core.plugins import Registry
+from wrbench.core.selection import Selection, sample_selected
 from wrbench.core.weights import plain_samples
 from wrbench.run.artifacts import Artifacts, ExpertRun, FittedModel, RepetitionKeys
 from wrbench.run.cache import Cache, cache_key
@@ -282,9 +283,10 @@ class Workbench:
         ctx = Context(self._seed("sample", rep, solver.name, split.name), suite.device, report)
         report(f"sample {split.name}", 0, 1)
         warm_ctx = ctx.child("warmup")
+        sample = self._sampler(solver, problem, suite.solver(job.entry).select)
         output, (seconds,) = measure(
-            lambda: solver.sample(problem, on_device, suite.eval_samples, ctx),
-            warmup=lambda: solver.sample(problem, on_device.select(slice(0, 1)), min(suite.eval_samples, 2), warm_ctx),
+            lambda: sample(on_device, suite.eval_samples, ctx),
+            warmup=lambda: sample(on_device.select(slice(0, 1)), min(suite.eval_samples, 2), warm_ctx),
             device=suite.device,
         )
         diagnostics = json_diagnostics(solver.diagnostics)
@@ -299,14 +301,21 @@ class Workbench:
         if self._on_frontier(job.entry):
             one = on_device.select(slice(0, 1))
             # no warm-up call of its own: the batched call above was already preceded by one on this network
-            _, (single,) = measure(lambda: solver.sample(problem, one, suite.eval_samples, ctx), warmup=0,
-                                   device=suite.device)
+            _, (single,) = measure(lambda: sample(one, suite.eval_samples, ctx), warmup=0, device=suite.device)
             metrics[SINGLE_SECONDS] = single  # the latency of one request, beside the batched seconds per network
         expert_seconds = self.expert_seconds(rep, split, report)
         metrics["expert_seconds_per_network"] = float(expert_seconds)
         metrics["speedup"] = expert_seconds / per_network if per_network > 0 else float("inf")
         self._write_artifacts(job, split, samples, evaluation, job.entry)
         return metrics, per_instance
+
+    def _sampler(self, solver: Solver, problem: Problem, select: Mapping[str, Any] | None
+                 ) -> Callable[[Instances, int, Context], Any]:
+        """The row's timed sampling call: the solver's own, or with the suite's `select:` step after it."""
+        if not select:
+            return lambda instances, n, ctx: solver.sample(problem, instances, n, ctx)
+        selection, params = Selection(**select), self._eval_params(problem)
+        return lambda instances, n, ctx: sample_selected(solver, problem, instances, n, ctx, selection, params)
 
     def _on_frontier(self, label: str) -> bool:
         """Whether the cell `label` is a point of a cost-quality frontier (a solver's own row, or a budget entry)."""

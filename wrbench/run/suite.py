@@ -18,6 +18,7 @@ import numpy as np
 
 from wrbench.core.params import ParamError, resolve, short_repr
 from wrbench.core.plugins import Registry, UnresolvedComponent
+from wrbench.core.selection import MAX_CANDIDATES, Selection, unsupported
 from wrbench.run.published import check_published
 from wrbench.run.yamlpos import KeyPath, Loaded, apply_override, format_path, load_with_lines, parse_override
 
@@ -47,7 +48,8 @@ TOP_KEYS = {
 PROBLEM_KEYS = {"name", "params", "instances", "test_splits", "sweep"}
 EXPERT_KEYS = {"name", "params", "samples", "label"}
 OPTIMUM_KEYS = {"name", "params"}
-SOLVER_KEYS = {"name", "label", "params"}
+SOLVER_KEYS = {"name", "label", "params", "select"}
+SELECT_KEYS = {"candidates", "complete"}
 EVAL_KEYS = {"samples", "params"}
 SPLIT_KEYS = {"params", "instances"}
 SWEEP_KEYS = {"param", "values", "instances", "plot"}
@@ -75,6 +77,7 @@ class ComponentSpec:
     label: str
     params: dict[str, Any] = field(default_factory=dict)
     frontier_of: str = ""  # a frontier point: the label of the policy whose budget it changes
+    select: dict[str, Any] | None = None  # a solver's `select:` (wrbench.core.selection.Selection's fields)
 
 
 @dataclass(frozen=True)
@@ -138,6 +141,10 @@ class Suite:
         data.pop("path")
         data.pop("description")
         data.pop("published")
+        # components without `select:` keep the digest they had before it existed
+        for spec in [data["problem"], data["expert"], data["optimum"] or {}, *data["solvers"]]:
+            if spec.get("select", 0) is None:
+                spec.pop("select")
         return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
     def as_dict(self) -> dict[str, Any]:
@@ -312,7 +319,7 @@ def validate(
 
     problem_cls, problem_spec, splits, problem = _problem(check, root.get("problem"), registry, base_dir)
     expert, expert_samples = _expert(check, root.get("expert"), registry, problem_spec.name, problem)
-    solvers = _solvers(check, root.get("solvers"), registry, problem_spec.name, expert.label)
+    solvers = _solvers(check, root.get("solvers"), registry, problem_spec.name, expert.label, problem_cls)
     eval_samples, eval_params = _evaluation(check, root.get("evaluation", {}), problem_cls)
 
     rank_by = root.get("rank_by", "")
@@ -399,7 +406,7 @@ def _frontier(check: _Checker, raw: Any, registry: Registry, problem_name: str, 
                 if label in by_label:
                     check.error(fp + ("values", j), f"label '{label}' is already a solver's")
                 kept.append(params[param])
-                points.append(ComponentSpec(base.name, label, params, frontier_of=base.label))
+                points.append(ComponentSpec(base.name, label, params, frontier_of=base.label, select=base.select))
         curves.append(FrontierSpec(base.label, param, base.params.get(param), tuple(kept)))
     return tuple(curves), tuple(points)
 
@@ -666,7 +673,7 @@ def _expert(check: _Checker, raw: Any, registry: Registry, problem_name: str, pr
 
 
 def _solvers(
-    check: _Checker, raw: Any, registry: Registry, problem_name: str, expert_label: str
+    check: _Checker, raw: Any, registry: Registry, problem_name: str, expert_label: str, problem_cls: type | None
 ) -> tuple[ComponentSpec, ...]:
     path: KeyPath = ("solvers",)
     if not check.typed(raw, path, list, "a list of solvers"):
@@ -688,8 +695,27 @@ def _solvers(
             elif label in labels:
                 check.error(sp + ("label",), f"label '{label}' is used twice (also at {format_path(labels[label])}); give each entry a distinct `label`")
             labels[label] = sp
-        out.append(ComponentSpec(name=str(entry.get("name")), label=str(label), params=params))
+        select = _select(check, entry["select"], sp + ("select",), problem_cls) if "select" in entry else None
+        out.append(ComponentSpec(name=str(entry.get("name")), label=str(label), params=params, select=select))
     return tuple(out)
+
+
+def _select(check: _Checker, raw: Any, path: KeyPath, problem_cls: type | None) -> dict[str, Any] | None:
+    """`select: {candidates: K, complete: true}`: keep the best of K draws, completed exactly first."""
+    raw = check.mapping(raw, path, SELECT_KEYS)
+    candidates, complete = raw.get("candidates", 1), raw.get("complete", False)
+    ok = check.positive_int(candidates, path + ("candidates",), MAX_CANDIDATES)
+    ok = check.typed(complete, path + ("complete",), bool, "true or false") and ok
+    if not ok:
+        return None
+    if candidates == 1 and not complete:
+        check.error(path, "selects nothing: set candidates >= 2 or complete: true")
+        return None
+    selection = Selection(candidates, complete)
+    reason = unsupported(problem_cls, selection) if problem_cls is not None else None
+    if reason:
+        check.error(path, reason)
+    return asdict(selection)
 
 
 def _evaluation(check: _Checker, raw: Any, problem_cls: type | None) -> tuple[int, dict]:
