@@ -1,6 +1,7 @@
 """The offloading and NOMA-UAV problems' candidate scores and exact completions, against independent checks."""
 from __future__ import annotations
 
+import pytest
 import torch
 from wrbench_plugins.offloading.exact import all_decisions
 from wrbench_plugins.offloading.model import cost_and_delay
@@ -8,6 +9,7 @@ from wrbench_plugins.offloading.problem import Offloading
 from wrbench_plugins.noma_uav.physics import channel_gains, sic_power_ordered, user_rates
 from wrbench_plugins.noma_uav.problem import NomaUav
 
+from wrbench.api import Context
 from wrbench.params import resolve
 
 
@@ -78,3 +80,16 @@ def test_noma_completion_gives_the_best_split_at_the_sampled_position() -> None:
         assert (best.sum(-1)[meets] >= rates.sum(-1)[meets] - 1e-9).all()
         compared += int(meets.sum())
     assert compared > 100 and feasible.any()
+
+
+def test_offloading_cost_of_an_unserved_sample_counts_at_the_ratio_cap() -> None:
+    """An offloaded device with no server share never finishes: its cost is counted as ratio_cap x the optimum's."""
+    problem = Offloading({"devices": 3})
+    instances = problem.make_instances("test", 4, seed=6)
+    unserved = torch.tensor([1.0, 1.0, 0.0, 1.0, 0.0, 0.0], dtype=torch.float64).expand(4, 1, 6)
+    params = resolve(problem.eval_parameters, {"ratio_cap": 7.0})
+    evaluation = problem.evaluate(instances, unserved, Context(0), params)
+    assert evaluation.metrics["unserved_frac"] == 1.0
+    expected = 7.0 * problem.optimum(instances).cost
+    assert evaluation.per_instance["cost"] == pytest.approx(expected.numpy())
+    assert evaluation.per_instance["cost_ratio"] == pytest.approx(7.0)

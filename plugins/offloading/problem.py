@@ -55,8 +55,9 @@ class Offloading(Problem):
     )
     eval_parameters = (
         Param("tolerance", float, 1e-6, "relative tolerance of the raw decision check and of the delay bound", min=0.0),
-        Param("ratio_cap", float, 10.0, "a sample's cost ratio counts at most this much (an offloaded device given no "
-              "server share has infinite cost; unserved_frac counts those)", min=1.0),
+        Param("ratio_cap", float, 10.0, "a sample's cost ratio (and its cost, relative to the optimum's) counts at most "
+              "this much (an offloaded device given no server share has infinite cost; unserved_frac counts those)",
+              min=1.0),
     )
     primary_metric = "cost_ratio"
     objective = "cost_ratio"
@@ -69,7 +70,8 @@ class Offloading(Problem):
     metrics = ("cost", "cost_ratio", "cost_ratio_p95", "cost_ratio_max", "delay_violation_frac", "decision_match_frac",
                "invalid_frac", "unserved_frac", "feasible_possible_frac")
     metric_definitions = {
-        "cost": "weighted mean over samples, then instances, of the total delay-energy cost of the scored decision",
+        "cost": "weighted mean over samples, then instances, of the total delay-energy cost of the scored decision "
+                "(a sample counts at most ratio_cap times the optimum's cost, as in cost_ratio)",
         "cost_ratio": "mean over instances of the samples' mean cost / the exact optimum's cost (>= 1): the objective",
         "cost_ratio_p95": "95th percentile over instances of the per-instance cost ratio",
         "cost_ratio_max": "largest per-instance cost ratio",
@@ -250,7 +252,7 @@ class Offloading(Problem):
         violation = (w * late).sum(-1) * possible / share_possible if share_possible > 0 else torch.zeros_like(possible)
         match = (offload == optimum.offload.unsqueeze(1)).all(-1).double()
         per_instance = {
-            "cost": (w * cost.clamp(max=torch.finfo(torch.float64).max)).sum(-1),
+            "cost": (w * torch.minimum(cost, params.ratio_cap * optimum.cost.unsqueeze(-1))).sum(-1),
             "cost_ratio": (w * ratio).sum(-1),
             "delay_violation_frac": violation,
             "decision_match_frac": (w * match).sum(-1),
