@@ -443,8 +443,8 @@ class Problem(Component):
     def complete(self, instances: Instances, samples: torch.Tensor) -> torch.Tensor:
         """Decisions (B, S, D) with their continuous part re-solved exactly for the rest of the decision.
 
-        Optional: for problems where a policy's hard part is discrete or outer (the offloading set,
-        the UAV position) and the remainder has a cheap exact solution; `select: {complete: true}`
+        Optional: for problems where a policy's hard part is discrete or outer (a selection of
+        devices, a position) and the remainder has a cheap exact solution; `select: {complete: true}`
         applies it to a policy's samples, inside the policy's timed sampling.
         """
         raise NotImplementedError(f"problem '{self.name}' offers no exact completion of a decision")
