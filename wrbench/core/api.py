@@ -618,5 +618,4 @@ __all__ = [
     "Expert",
     "Solver",
     "ExpertSolver",
-    "overrides",
 ]

@@ -10,6 +10,7 @@ be applied first. Both run inside the policy's measured sampling time.
 from __future__ import annotations
 
 from dataclasses import dataclass
+
 import torch
 
 from wrbench.core.api import Context, Instances, Problem, Solver, overrides

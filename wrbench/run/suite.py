@@ -143,8 +143,8 @@ class Suite:
         data.pop("published")
         # components without `select:` keep the digest they had before it existed
         for spec in [data["problem"], data["expert"], data["optimum"] or {}, *data["solvers"]]:
-            if spec.get("select", 0) is None:
-                spec.pop("select")
+            if "select" in spec and spec["select"] is None:
+                del spec["select"]
         return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
     def as_dict(self) -> dict[str, Any]:
