@@ -7,7 +7,7 @@ from wrbench.api import Context, Instances, Problem, Solver, repeat_samples
 
 from .exact import decision_costs
 from .shares import proportional_shares
-from .model import share_weights
+from .model import per_sample, share_weights
 
 
 class AllLocal(Solver):
@@ -51,7 +51,7 @@ class Greedy(Solver):
     needs_expert = False
 
     def sample(self, problem: Problem, instances: Instances, n_samples: int, ctx: Context) -> torch.Tensor:
-        arrays = {key: v.to(torch.float64).unsqueeze(1) for key, v in instances.arrays.items()}
+        arrays = per_sample(instances.arrays)
         B, n = instances.arrays["s"].shape
         flips = torch.eye(n, dtype=torch.float64, device=arrays["s"].device)
         current = torch.zeros(B, 1, n, dtype=torch.float64, device=flips.device)

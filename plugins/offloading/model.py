@@ -33,6 +33,11 @@ class Constants:
         return cls(**{name: params[name] for name in cls.__dataclass_fields__})
 
 
+def per_sample(arrays: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Instance arrays (B, n) as float64 (B, 1, n), to broadcast against decisions (B, S, n)."""
+    return {key: v.to(torch.float64).unsqueeze(1) for key, v in arrays.items()}
+
+
 def uplink_rate(h: torch.Tensor, offload: torch.Tensor, k: Constants) -> torch.Tensor:
     """Rates r_i = B log2(1 + SINR_i) in bit/s.
 

@@ -10,7 +10,7 @@ from wrbench.api import Context, Evaluation, Instances, Problem, SelectionShares
 from wrbench.params import Param, ParamError, Params
 
 from .exact import Optimum, decision_costs, share_floors, solve
-from .model import INTERFERENCE_MODELS, Constants, cost_and_delay
+from .model import INTERFERENCE_MODELS, Constants, cost_and_delay, per_sample
 
 ARRAYS = ("s", "c", "f_local", "h", "alpha")
 FEATURES_PER_DEVICE = 6
@@ -210,7 +210,7 @@ class Offloading(Problem):
     def complete(self, instances: Instances, samples: torch.Tensor) -> torch.Tensor:
         """Each sample's D (read as > 0.5) with its exact shares: the cheapest meeting the delay bounds where D
         can, else the sqrt(a)-proportional ones (`exact.decision_costs`, as the reference's own)."""
-        arrays = {key: v.to(torch.float64).unsqueeze(1) for key, v in instances.arrays.items()}
+        arrays = per_sample(instances.arrays)
         n = self.params.devices
         offload = (samples[..., :n] > 0.5).to(torch.float64)
         _, _, shares = decision_costs(arrays, offload, self.constants)
@@ -218,7 +218,7 @@ class Offloading(Problem):
 
     def _scored_cost_and_delay(self, instances: Instances, samples: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Cost (B, S) and delays (B, S, n) of decisions as scored (`SelectionShares.project`)."""
-        arrays = {key: v.to(torch.float64).unsqueeze(1) for key, v in instances.arrays.items()}
+        arrays = per_sample(instances.arrays)
         scored = self.decision_set(instances).project(samples.to(torch.float64))
         n = self.params.devices
         return cost_and_delay(arrays, scored[..., :n], scored[..., n:], self.constants)
